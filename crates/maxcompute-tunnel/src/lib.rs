@@ -1,10 +1,12 @@
 //! A MaxCompute (ODPS) Tunnel client: request signing, the record codec, and batch and stream
 //! upload sessions. It knows nothing of Lambda or Kafka.
 
+pub mod compress;
 pub mod schema;
 pub mod types;
 pub mod value;
 
+pub use compress::Compression;
 pub use schema::{Column, SchemaError, TableSchema};
 pub use types::{TypeInfo, TypeParseError};
 pub use value::Value;

@@ -26,7 +26,10 @@ pub enum TypeInfo {
     Timestamp,
     TimestampNtz,
     /// `decimal(precision, scale)`; a bare `decimal` is MaxCompute's legacy `decimal(54,18)`.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Json,
     Array(Box<TypeInfo>),
     Map(Box<TypeInfo>, Box<TypeInfo>),
@@ -44,10 +47,7 @@ pub struct TypeParseError {
 impl TypeInfo {
     /// Parses a MaxCompute type string, case-insensitively, ignoring whitespace between tokens.
     pub fn parse(input: &str) -> Result<TypeInfo, TypeParseError> {
-        let mut parser = Parser {
-            src: input,
-            pos: 0,
-        };
+        let mut parser = Parser { src: input, pos: 0 };
         let ty = parser.parse_type().map_err(|reason| TypeParseError {
             input: input.to_string(),
             reason,

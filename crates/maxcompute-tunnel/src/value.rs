@@ -20,7 +20,10 @@ pub enum Value {
     /// DATE: days since 1970-01-01.
     Date(i64),
     /// TIMESTAMP and TIMESTAMP_NTZ: seconds since the epoch and nanoseconds (0..=999_999_999).
-    Timestamp { seconds: i64, nanos: i32 },
+    Timestamp {
+        seconds: i64,
+        nanos: i32,
+    },
     /// DECIMAL as plain decimal text (`-12.340`), exactly as written on the wire.
     Decimal(String),
     /// JSON: the JSON text, sent verbatim.
