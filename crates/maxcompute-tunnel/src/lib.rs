@@ -1,11 +1,15 @@
 //! A MaxCompute (ODPS) Tunnel client: request signing, the record codec, and batch and stream
 //! upload sessions. It knows nothing of Lambda or Kafka.
 
+pub mod auth;
+pub mod codec;
 pub mod compress;
 pub mod schema;
 pub mod types;
 pub mod value;
 
+pub use auth::{CredentialProvider, Credentials, StaticCredentialProvider};
+pub use codec::{decode_stream, DecodeError, EncodeError, RecordEncoder};
 pub use compress::Compression;
 pub use schema::{Column, SchemaError, TableSchema};
 pub use types::{TypeInfo, TypeParseError};

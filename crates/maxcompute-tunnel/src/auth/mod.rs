@@ -1,0 +1,12 @@
+//! Credentials and the ODPS request signature (tunnel-protocol.md §1).
+
+mod credential;
+mod signer;
+
+pub use credential::{
+    BoxFuture, CredentialError, CredentialProvider, Credentials, StaticCredentialProvider,
+};
+pub use signer::{
+    authorization_header, canonical_string, format_date, parse_authorization_header, sign_request,
+    signature_v2, SignError, STS_TOKEN_HEADER,
+};
