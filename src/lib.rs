@@ -1,0 +1,7 @@
+//! An AWS Lambda function that sinks Kafka trigger batches into Alibaba Cloud MaxCompute,
+//! compatible with the MaxCompute Kafka Connect sink connector's configuration and tables.
+//!
+//! Data flows one way: trigger event -> records -> rows -> encoded blocks -> tunnel.
+
+pub mod config;
+pub mod zone;
