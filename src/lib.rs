@@ -4,4 +4,5 @@
 //! Data flows one way: trigger event -> records -> rows -> encoded blocks -> tunnel.
 
 pub mod config;
+pub mod event;
 pub mod zone;
