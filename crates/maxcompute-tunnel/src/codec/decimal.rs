@@ -14,33 +14,77 @@ pub(crate) enum DecimalIssue {
     },
 }
 
+/// Which spellings of a decimal are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notation {
+    /// `[+-]digits[.digits]`: what the encoder sends, like Java's `toPlainString`.
+    Plain,
+    /// Plain, or with an exponent (`1E-7`): python's `str(Decimal)` switches to it for small
+    /// numbers, so pyodps sends it, and the service (Java `BigDecimal`) accepts it.
+    AllowExponent,
+}
+
 /// Checks `text` against `decimal(precision, scale)`.
 ///
 /// Leading zeros of the integer part and trailing zeros of the fraction do not count, since
 /// they do not change the value: `007.50` fits `decimal(3,1)`.
-pub(crate) fn check_decimal(text: &str, precision: u8, scale: u8) -> Result<(), DecimalIssue> {
+pub(crate) fn check_decimal(
+    text: &str,
+    precision: u8,
+    scale: u8,
+    notation: Notation,
+) -> Result<(), DecimalIssue> {
     let unsigned = text
         .strip_prefix('-')
         .or_else(|| text.strip_prefix('+'))
         .unwrap_or(text);
-    let (integer, fraction) = match unsigned.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (unsigned, None),
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) if notation == Notation::AllowExponent => (m, parse_exponent(e)?),
+        Some(_) => return Err(DecimalIssue::Malformed),
+        None => (unsigned, 0),
     };
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(integer) || !fraction.is_none_or(all_digits) {
+    let (integer, fraction) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (mantissa, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let has_point = mantissa.len() != integer.len();
+    if integer.is_empty() || (has_point && fraction.is_empty()) {
         return Err(DecimalIssue::Malformed);
     }
-    let integer_digits = integer.trim_start_matches('0').len();
-    let fraction_digits = fraction.map_or(0, |f| f.trim_end_matches('0').len());
-    let max_integer = usize::from(precision.saturating_sub(scale));
-    if integer_digits > max_integer || fraction_digits > usize::from(scale) {
+    if !all_digits(integer) || !all_digits(fraction) {
+        return Err(DecimalIssue::Malformed);
+    }
+    // Place the significant digits relative to the decimal point, after the exponent moved it.
+    let digits = || integer.bytes().chain(fraction.bytes());
+    let Some(first) = digits().position(|b| b != b'0') else {
+        return Ok(()); // zero fits every decimal
+    };
+    let last = digits().count() - 1 - digits().rev().position(|b| b != b'0').unwrap_or(0);
+    let point = integer.len() as i64 + exponent;
+    let integer_digits = (point - first as i64).max(0);
+    let fraction_digits = (last as i64 + 1 - point).max(0);
+    let max_integer = i64::from(precision.saturating_sub(scale));
+    if integer_digits > max_integer || fraction_digits > i64::from(scale) {
         return Err(DecimalIssue::Overflow {
-            integer_digits,
-            fraction_digits,
+            integer_digits: usize::try_from(integer_digits).unwrap_or(usize::MAX),
+            fraction_digits: usize::try_from(fraction_digits).unwrap_or(usize::MAX),
         });
     }
     Ok(())
+}
+
+/// An exponent of at most nine digits. Longer ones are refused as malformed: no decimal(p,s)
+/// holds such a value, and refusing them keeps the digit arithmetic far from overflow.
+fn parse_exponent(text: &str) -> Result<i64, DecimalIssue> {
+    let digits = text
+        .strip_prefix('-')
+        .or_else(|| text.strip_prefix('+'))
+        .unwrap_or(text);
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecimalIssue::Malformed);
+    }
+    text.parse().map_err(|_| DecimalIssue::Malformed)
 }
 
 #[cfg(test)]
@@ -59,7 +103,11 @@ mod tests {
             ("99999999.99", 10, 2),
             ("-0.00", 2, 2),
         ] {
-            assert_eq!(check_decimal(text, p, s), Ok(()), "{text} in ({p},{s})");
+            assert_eq!(
+                check_decimal(text, p, s, Notation::Plain),
+                Ok(()),
+                "{text} in ({p},{s})"
+            );
         }
     }
 
@@ -70,7 +118,7 @@ mod tests {
             "1.2.3", "١",
         ] {
             assert_eq!(
-                check_decimal(text, 38, 10),
+                check_decimal(text, 38, 10, Notation::Plain),
                 Err(DecimalIssue::Malformed),
                 "{text:?}"
             );
@@ -80,25 +128,66 @@ mod tests {
     #[test]
     fn rejects_numbers_needing_rounding_or_overflowing() {
         assert_eq!(
-            check_decimal("12.345", 10, 2),
+            check_decimal("12.345", 10, 2, Notation::Plain),
             Err(DecimalIssue::Overflow {
                 integer_digits: 2,
                 fraction_digits: 3
             })
         );
         assert_eq!(
-            check_decimal("123456789.1", 10, 2),
+            check_decimal("123456789.1", 10, 2, Notation::Plain),
             Err(DecimalIssue::Overflow {
                 integer_digits: 9,
                 fraction_digits: 1
             })
         );
         assert_eq!(
-            check_decimal("1", 2, 2),
+            check_decimal("1", 2, 2, Notation::Plain),
             Err(DecimalIssue::Overflow {
                 integer_digits: 1,
                 fraction_digits: 0
             })
         );
+    }
+
+    #[test]
+    fn exponents_only_where_allowed_and_by_value() {
+        use Notation::AllowExponent as E;
+        for (text, p, s) in [
+            ("1E-7", 10, 7),
+            ("1.5E+2", 3, 0),
+            ("-12.5e1", 3, 0),
+            ("0E-30", 1, 0),
+            ("0E+999999999", 1, 0),
+            ("1234E-2", 4, 2),
+        ] {
+            assert_eq!(check_decimal(text, p, s, E), Ok(()), "{text} in ({p},{s})");
+            assert_eq!(
+                check_decimal(text, p, s, Notation::Plain),
+                Err(DecimalIssue::Malformed),
+                "{text} is not plain"
+            );
+        }
+        assert_eq!(
+            check_decimal("1E-7", 10, 6, E),
+            Err(DecimalIssue::Overflow {
+                integer_digits: 0,
+                fraction_digits: 7
+            })
+        );
+        assert_eq!(
+            check_decimal("1E+3", 5, 2, E),
+            Err(DecimalIssue::Overflow {
+                integer_digits: 4,
+                fraction_digits: 0
+            })
+        );
+        for bad in ["1E", "1E+", "E5", "1E1.5", "1E1234567890", "1e--1"] {
+            assert_eq!(
+                check_decimal(bad, 38, 2, E),
+                Err(DecimalIssue::Malformed),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! emulator refuses what the service would, and tests can read back what the encoder wrote.
 
 use super::crc::Crc;
-use super::decimal::check_decimal;
+use super::decimal::{check_decimal, Notation};
 use super::encoder::{chars_over, integer_fits};
 use super::error::{ColumnRef, DecodeError};
 use super::wire::{
@@ -50,7 +50,9 @@ impl Default for DecodeOptions {
 ///
 /// Strict: every record CRC, the footer count and checksum, field numbers `1..=columns`, wire
 /// types, no duplicate fields, values valid for their column, nothing after the footer. Both
-/// the 5-byte and the 10-byte (pyodps Cython) CRC varint forms are accepted.
+/// the 5-byte and the 10-byte (pyodps Cython) CRC varint forms are accepted, and DECIMAL text
+/// may carry an exponent (`1E-7`), as python's `str(Decimal)` and hence pyodps write it (the
+/// encoder always writes plain text).
 pub fn decode_stream(schema: &TableSchema, bytes: &[u8]) -> Result<Vec<Vec<Value>>, DecodeError> {
     decode_stream_with(schema, bytes, &DecodeOptions::default())
 }
@@ -272,7 +274,7 @@ impl<'a> Decoder<'a> {
             TypeInfo::Binary => Value::Binary(self.bytes(crc)?.to_vec()),
             TypeInfo::Decimal { precision, scale } => {
                 let text = self.text(crc)?;
-                if check_decimal(text, *precision, *scale).is_err() {
+                if check_decimal(text, *precision, *scale, Notation::AllowExponent).is_err() {
                     let shown: String = text.chars().take(64).collect();
                     return Err(self.invalid(format!("`{shown}` is not a valid {ty}")));
                 }

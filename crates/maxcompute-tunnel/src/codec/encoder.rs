@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::crc::Crc;
-use super::decimal::{check_decimal, DecimalIssue};
+use super::decimal::{check_decimal, DecimalIssue, Notation};
 use super::error::{ColumnRef, EncodeError};
 use super::wire::{
     put_tag, put_u32, put_varint, zigzag32, zigzag64, END_RECORD, META_CHECKSUM, META_COUNT,
@@ -269,22 +269,24 @@ fn encode_value(
         }
         (TypeInfo::Decimal { precision, scale }, Value::Decimal(text)) => {
             ctx.check_size(text.len())?;
-            check_decimal(text, *precision, *scale).map_err(|issue| match issue {
-                DecimalIssue::Malformed => EncodeError::DecimalInvalid {
-                    column: ctx.column_ref(),
-                    text: text.chars().take(64).collect(),
+            check_decimal(text, *precision, *scale, Notation::Plain).map_err(
+                |issue| match issue {
+                    DecimalIssue::Malformed => EncodeError::DecimalInvalid {
+                        column: ctx.column_ref(),
+                        text: text.chars().take(64).collect(),
+                    },
+                    DecimalIssue::Overflow {
+                        integer_digits,
+                        fraction_digits,
+                    } => EncodeError::DecimalPrecision {
+                        column: ctx.column_ref(),
+                        precision: *precision,
+                        scale: *scale,
+                        integer_digits,
+                        fraction_digits,
+                    },
                 },
-                DecimalIssue::Overflow {
-                    integer_digits,
-                    fraction_digits,
-                } => EncodeError::DecimalPrecision {
-                    column: ctx.column_ref(),
-                    precision: *precision,
-                    scale: *scale,
-                    integer_digits,
-                    fraction_digits,
-                },
-            })?;
+            )?;
             put_bytes(buf, crc, text.as_bytes(), ctx)?;
         }
         (TypeInfo::Json, Value::Json(text)) => {
