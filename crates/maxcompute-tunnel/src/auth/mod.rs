@@ -1,6 +1,7 @@
 //! Credentials and the ODPS request signature (tunnel-protocol.md §1).
 
 mod credential;
+pub mod rpc;
 mod signer;
 
 pub use credential::{
