@@ -1,0 +1,448 @@
+//! Stream upload sessions (tunnel-protocol.md §4): every successful pack is durable and visible
+//! on return; there is no commit.
+//!
+//! Packs go round-robin over the session's slots from a random start. Each answer names the
+//! slot count and the server that took the pack: a changed count means the server re-sharded, so
+//! the session is reloaded before the next pack; a changed server only moves that slot. A 502/504
+//! also forces a reload, and a failed pack is re-sent with the same bytes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+use http::Method;
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::client::{RequestSpec, Service, TunnelClient};
+use crate::compress::Compression;
+use crate::error::Error;
+use crate::partition_spec::PartitionSpec;
+use crate::schema::TableSchema;
+
+/// Header naming the number of slots (request: as the client knows it; answer: as it is now).
+pub const SLOT_NUM_HEADER: &str = "odps-tunnel-slot-num";
+/// Header naming the slot's server (`ip:port`).
+pub const ROUTED_SERVER_HEADER: &str = "odps-tunnel-routed-server";
+
+/// Options of [`TunnelClient::create_stream_session`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    pub partition: Option<PartitionSpec>,
+    /// Create the partition if missing (bare `create_partition` parameter).
+    pub create_partition: bool,
+    /// Requested parallelism (`odps-tunnel-slot-num` on create).
+    pub slot_num: Option<u32>,
+}
+
+/// One slot: an id and the server it lives on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: String,
+    pub server: String,
+}
+
+/// What the server says about a stream session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSessionInfo {
+    pub session_name: String,
+    pub status: String,
+    pub slots: Vec<Slot>,
+    pub schema: Arc<TableSchema>,
+    pub schema_version: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct StreamJson {
+    session_name: String,
+    #[serde(default)]
+    status: String,
+    slots: Vec<(serde_json::Value, String)>,
+    schema: serde_json::Value,
+    #[serde(default)]
+    schema_version: Option<serde_json::Value>,
+}
+
+impl StreamSessionInfo {
+    /// Parses a stream session JSON body.
+    pub fn from_json(operation: &str, body: &[u8]) -> Result<StreamSessionInfo, Error> {
+        let parsed: StreamJson = serde_json::from_slice(body)
+            .map_err(|e| Error::protocol(operation, format!("bad stream session JSON: {e}")))?;
+        if parsed.slots.is_empty() {
+            return Err(Error::protocol(operation, "stream session has no slots"));
+        }
+        let mut slots = Vec::with_capacity(parsed.slots.len());
+        for (id, server) in parsed.slots {
+            let id = match id {
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s,
+                other => {
+                    return Err(Error::protocol(
+                        operation,
+                        format!("slot id {other} is neither number nor string"),
+                    ))
+                }
+            };
+            match server.split_once(':') {
+                Some((ip, port)) if !ip.is_empty() && !port.is_empty() => {}
+                _ => {
+                    return Err(Error::protocol(
+                        operation,
+                        format!("slot {id} server `{server}` is not ip:port"),
+                    ))
+                }
+            }
+            slots.push(Slot { id, server });
+        }
+        let schema = TableSchema::from_json(&parsed.schema).map_err(|source| Error::Schema {
+            operation: operation.to_owned(),
+            source,
+        })?;
+        let schema_version = parsed.schema_version.and_then(|v| match v {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
+        Ok(StreamSessionInfo {
+            session_name: parsed.session_name,
+            status: parsed.status,
+            slots,
+            schema: Arc::new(schema),
+            schema_version,
+        })
+    }
+}
+
+fn stream_resource(client: &TunnelClient, table: &str) -> String {
+    format!("{}/streams", client.table_resource(table))
+}
+
+fn with_partition(spec: RequestSpec, partition: Option<&PartitionSpec>) -> RequestSpec {
+    match partition {
+        Some(p) => spec.query("partition", p.to_string()),
+        None => spec,
+    }
+}
+
+/// `POST …/streams[?partition=…][&create_partition]` with optional `odps-tunnel-slot-num`.
+pub fn create_request(client: &TunnelClient, table: &str, options: &StreamOptions) -> RequestSpec {
+    let mut spec = RequestSpec::new(
+        Method::POST,
+        Service::Tunnel,
+        stream_resource(client, table),
+        format!("create stream session for table {table}"),
+    );
+    spec = with_partition(spec, options.partition.as_ref());
+    if options.create_partition {
+        spec = spec.query("create_partition", "");
+    }
+    if let Some(n) = options.slot_num {
+        spec = spec.header(SLOT_NUM_HEADER, HeaderValue::from(n));
+    }
+    spec
+}
+
+/// `GET …/streams?uploadid=<name>[&partition=…]`.
+pub fn reload_request(
+    client: &TunnelClient,
+    table: &str,
+    partition: Option<&PartitionSpec>,
+    session_name: &str,
+) -> RequestSpec {
+    let spec = RequestSpec::new(
+        Method::GET,
+        Service::Tunnel,
+        stream_resource(client, table),
+        format!("reload stream session {session_name}"),
+    )
+    .query("uploadid", session_name);
+    with_partition(spec, partition)
+}
+
+/// Everything a pack PUT needs besides the client.
+#[derive(Debug, Clone)]
+pub struct PackTarget<'a> {
+    pub table: &'a str,
+    pub partition: Option<&'a PartitionSpec>,
+    pub session_name: &'a str,
+    pub schema_version: Option<i64>,
+    pub slot: &'a Slot,
+    pub slot_count: usize,
+}
+
+/// `PUT …/streams?uploadid=<name>&slotid=<id>[&partition=…][&schema_version=N][&record_count=n]`
+/// with `odps-tunnel-slot-num` and `odps-tunnel-routed-server`.
+pub fn write_request(
+    client: &TunnelClient,
+    target: &PackTarget<'_>,
+    body: Bytes,
+    compression: Compression,
+    record_count: Option<u64>,
+) -> Result<RequestSpec, Error> {
+    let operation = format!(
+        "write pack to slot {} of stream session {}",
+        target.slot.id, target.session_name
+    );
+    let server = HeaderValue::from_str(&target.slot.server)
+        .map_err(|_| Error::protocol(&operation, "slot server is not a valid header value"))?;
+    let mut spec = RequestSpec::new(
+        Method::PUT,
+        Service::Tunnel,
+        stream_resource(client, target.table),
+        operation,
+    )
+    .query("uploadid", target.session_name)
+    .query("slotid", target.slot.id.clone());
+    spec = with_partition(spec, target.partition);
+    if let Some(version) = target.schema_version {
+        spec = spec.query("schema_version", version.to_string());
+    }
+    if let Some(count) = record_count {
+        spec = spec.query("record_count", count.to_string());
+    }
+    spec = spec
+        .header(SLOT_NUM_HEADER, HeaderValue::from(target.slot_count))
+        .header(ROUTED_SERVER_HEADER, server)
+        .body(body);
+    if let Some(encoding) = compression.content_encoding() {
+        spec = spec.header(
+            CONTENT_ENCODING.as_str(),
+            HeaderValue::from_static(encoding),
+        );
+    }
+    Ok(spec)
+}
+
+/// What a pack answer's routing headers ask of the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteChange {
+    /// Same slot count and server.
+    None,
+    /// Same slot count, the slot moved to this server.
+    Moved(String),
+    /// The slot count changed (or the headers are missing): reload the session.
+    Reload,
+}
+
+/// Reads the mandatory routing headers of a pack answer.
+pub fn route_change(headers: &HeaderMap, slot: &Slot, slot_count: usize) -> RouteChange {
+    let count = headers
+        .get(SLOT_NUM_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let server = headers
+        .get(ROUTED_SERVER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    match (count, server) {
+        (Some(n), Some(s)) if n == slot_count && s == slot.server => RouteChange::None,
+        (Some(n), Some(s)) if n == slot_count && !s.is_empty() => RouteChange::Moved(s.to_owned()),
+        _ => RouteChange::Reload,
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    info: StreamSessionInfo,
+    cursor: usize,
+}
+
+/// An open stream upload session. Packs may be written concurrently.
+///
+/// ```no_run
+/// # async fn run(client: maxcompute_tunnel::TunnelClient, pack: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
+/// use maxcompute_tunnel::stream::StreamOptions;
+/// use maxcompute_tunnel::Compression;
+///
+/// let session = client.create_stream_session("events", &StreamOptions::default(), None).await?;
+/// // `pack` is a record stream from `RecordEncoder` over `session.schema()`.
+/// session.write_pack(pack.into(), Compression::Deflate, Some(100), None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct StreamSession {
+    client: TunnelClient,
+    table: String,
+    partition: Option<PartitionSpec>,
+    state: Mutex<State>,
+    needs_reload: AtomicBool,
+}
+
+impl TunnelClient {
+    /// Creates a stream upload session.
+    pub async fn create_stream_session(
+        &self,
+        table: &str,
+        options: &StreamOptions,
+        deadline: Option<Instant>,
+    ) -> Result<StreamSession, Error> {
+        let spec = create_request(self, table, options);
+        let operation = spec.operation.clone();
+        let response = self.send(spec, deadline).await?;
+        let info = StreamSessionInfo::from_json(&operation, &response.body)?;
+        tracing::info!(
+            table,
+            session = %info.session_name,
+            slots = info.slots.len(),
+            "created stream session"
+        );
+        Ok(StreamSession {
+            client: self.clone(),
+            table: table.to_owned(),
+            partition: options.partition.clone(),
+            state: Mutex::new(State {
+                cursor: random_start(info.slots.len()),
+                info,
+            }),
+            needs_reload: AtomicBool::new(false),
+        })
+    }
+}
+
+fn random_start(slots: usize) -> usize {
+    (rand::random::<u64>() % slots.max(1) as u64) as usize
+}
+
+impl StreamSession {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is replaced wholesale, so a panic elsewhere cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session as last read from the server.
+    pub fn info(&self) -> StreamSessionInfo {
+        self.state().info.clone()
+    }
+
+    pub fn session_name(&self) -> String {
+        self.state().info.session_name.clone()
+    }
+
+    /// The session's table schema; records must follow its column order.
+    pub fn schema(&self) -> Arc<TableSchema> {
+        Arc::clone(&self.state().info.schema)
+    }
+
+    /// Re-reads the session (slots and schema).
+    pub async fn reload(&self, deadline: Option<Instant>) -> Result<(), Error> {
+        let session_name = self.session_name();
+        let spec = reload_request(
+            &self.client,
+            &self.table,
+            self.partition.as_ref(),
+            &session_name,
+        );
+        let operation = spec.operation.clone();
+        let response = self.client.send(spec, deadline).await?;
+        self.install(StreamSessionInfo::from_json(&operation, &response.body)?);
+        Ok(())
+    }
+
+    fn install(&self, info: StreamSessionInfo) {
+        tracing::info!(session = %info.session_name, slots = info.slots.len(), "stream session reloaded");
+        let mut state = self.state();
+        state.cursor = random_start(info.slots.len());
+        state.info = info;
+        self.needs_reload.store(false, Ordering::Release);
+    }
+
+    /// Writes one pack (a complete record stream, footer included), compressed here once so that
+    /// retries re-send the same bytes. On return the rows are durable and visible.
+    pub async fn write_pack(
+        &self,
+        body: Bytes,
+        compression: Compression,
+        record_count: Option<u64>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
+        let wire = match compression {
+            Compression::None => body,
+            other => Bytes::from(other.compress(&body)),
+        };
+        let endpoint = self.client.tunnel_endpoint(deadline).await?;
+        let operation = format!("write pack to stream session {}", self.session_name());
+        self.client
+            .with_retry(&operation, deadline, || {
+                let (wire, endpoint) = (wire.clone(), &endpoint);
+                async move {
+                    if self.needs_reload.load(Ordering::Acquire) {
+                        self.reload_once(endpoint, deadline).await?;
+                    }
+                    let (slot, slot_count, session_name, schema_version) = {
+                        let mut state = self.state();
+                        let count = state.info.slots.len();
+                        let slot = state.info.slots[state.cursor % count].clone();
+                        state.cursor = (state.cursor + 1) % count;
+                        (
+                            slot,
+                            count,
+                            state.info.session_name.clone(),
+                            state.info.schema_version,
+                        )
+                    };
+                    let target = PackTarget {
+                        table: &self.table,
+                        partition: self.partition.as_ref(),
+                        session_name: &session_name,
+                        schema_version,
+                        slot: &slot,
+                        slot_count,
+                    };
+                    let spec =
+                        write_request(&self.client, &target, wire, compression, record_count)?;
+                    match self.client.send_once(endpoint, &spec, deadline).await {
+                        Ok(response) => {
+                            self.apply_route(&response.headers, &slot, slot_count);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            if matches!(e.status().map(|s| s.as_u16()), Some(308 | 502 | 504)) {
+                                self.needs_reload.store(true, Ordering::Release);
+                            }
+                            Err(e)
+                        }
+                    }
+                }
+            })
+            .await
+    }
+
+    /// One reload request, inside the caller's retry loop.
+    async fn reload_once(
+        &self,
+        endpoint: &crate::client::Endpoint,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
+        let session_name = self.session_name();
+        let spec = reload_request(
+            &self.client,
+            &self.table,
+            self.partition.as_ref(),
+            &session_name,
+        );
+        let response = self.client.send_once(endpoint, &spec, deadline).await?;
+        self.install(StreamSessionInfo::from_json(
+            &spec.operation,
+            &response.body,
+        )?);
+        Ok(())
+    }
+
+    fn apply_route(&self, headers: &HeaderMap, slot: &Slot, slot_count: usize) {
+        match route_change(headers, slot, slot_count) {
+            RouteChange::None => {}
+            RouteChange::Moved(server) => {
+                tracing::debug!(slot = %slot.id, %server, "stream slot moved");
+                let mut state = self.state();
+                if let Some(s) = state.info.slots.iter_mut().find(|s| s.id == slot.id) {
+                    s.server = server;
+                }
+            }
+            RouteChange::Reload => {
+                tracing::info!(slot = %slot.id, "stream slot count changed or routing headers missing; reloading before the next pack");
+                self.needs_reload.store(true, Ordering::Release);
+            }
+        }
+    }
+}
