@@ -1,0 +1,3 @@
+pub mod broker;
+pub mod endpoint;
+pub mod produce;
