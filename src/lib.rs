@@ -4,5 +4,6 @@
 //! Data flows one way: trigger event -> records -> rows -> encoded blocks -> tunnel.
 
 pub mod config;
+pub mod convert;
 pub mod event;
 pub mod zone;

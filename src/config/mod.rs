@@ -50,6 +50,30 @@ pub enum TimeSource {
     Record,
 }
 
+impl Format {
+    /// The name as the `format` key spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "TEXT",
+            Format::Binary => "BINARY",
+            Format::Csv => "CSV",
+            Format::Json => "JSON",
+            Format::Flatten => "FLATTEN",
+        }
+    }
+}
+
+impl Mode {
+    /// The name as the `mode` key spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Key => "KEY",
+            Mode::Value => "VALUE",
+            Mode::Default => "DEFAULT",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
     Aliyun,

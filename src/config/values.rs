@@ -161,8 +161,8 @@ pub(super) fn build(raw: RawConfig, tz_env: Option<&str>) -> Result<SinkConfig, 
     if mode == Mode::Default && matches!(format, Format::Csv | Format::Json | Format::Flatten) {
         return Err(ConfigError::Combination(format!(
             "format={} cannot be used with mode=DEFAULT (the default mode): set `mode` to KEY or VALUE to say which part of the Kafka record holds the {} data",
-            format_name(format),
-            format_name(format)
+            format.name(),
+            format.name()
         )));
     }
 
@@ -287,14 +287,4 @@ pub(super) fn build(raw: RawConfig, tz_env: Option<&str>) -> Result<SinkConfig, 
         )?,
         ignored_keys: v.raw.ignored.clone(),
     })
-}
-
-pub fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Text => "TEXT",
-        Format::Binary => "BINARY",
-        Format::Csv => "CSV",
-        Format::Json => "JSON",
-        Format::Flatten => "FLATTEN",
-    }
 }
