@@ -8,18 +8,24 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
 step() { printf '==> %s\n' "$*"; }
 
-apt_packages=(python3-venv)
+# cmake builds the bundled librdkafka (rdkafka's `cmake-build` feature).
+apt_packages=(python3-venv cmake)
 missing=()
 for pkg in "${apt_packages[@]}"; do
+  # python3-venv is only needed where the interpreter lacks the venv module (Debian's own python3).
+  if [ "$pkg" = python3-venv ] && python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    continue
+  fi
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
-# python3-venv is only needed where the interpreter lacks the venv module (Debian's own python3).
-if [ ${#missing[@]} -gt 0 ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+else
+  step "Debian packages: nothing to install"
 fi
 
 if [ ! -x "$venv/bin/python" ]; then

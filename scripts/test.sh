@@ -12,6 +12,9 @@ bash scripts/setup.sh
 
 export MC_PYTHON="$root/.venv/bin/python"
 
+step "template.yaml: cfn-lint and sam validate (offline, no AWS credentials)"
+bash scripts/validate-template.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
