@@ -37,24 +37,22 @@ pub fn fill(text: &str, layout: &Layout, zone: &Zone, row: &mut [Value]) -> Resu
 /// The fields of the first non-empty record; `None` is a `\N` field (NULL).
 pub fn first_record(text: &str) -> Result<Vec<Option<String>>, Reason> {
     let mut chars = text.chars().peekable();
+    // Skip blank lines before the first record, as javacsv's SkipEmptyRecords does.
+    while chars
+        .peek()
+        .is_some_and(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    {
+        chars.next();
+    }
+    if chars.peek().is_none() {
+        return Err(Reason::CsvEmpty);
+    }
+    let mut fields = Vec::new();
     loop {
-        // Skip blank lines before the first record, as javacsv's SkipEmptyRecords does.
-        while chars
-            .peek()
-            .is_some_and(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
-        {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Err(Reason::CsvEmpty);
-        }
-        let mut fields = Vec::new();
-        loop {
-            let (field, end) = read_field(&mut chars)?;
-            fields.push(if field == "\\N" { None } else { Some(field) });
-            if end {
-                return Ok(fields);
-            }
+        let (field, end) = read_field(&mut chars)?;
+        fields.push(if field == "\\N" { None } else { Some(field) });
+        if end {
+            return Ok(fields);
         }
     }
 }
