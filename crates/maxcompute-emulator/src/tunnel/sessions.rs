@@ -1,0 +1,158 @@
+//! In-memory tunnel sessions: batch uploads (blocks wait here until commit), streams and
+//! downloads. Sessions do not survive a restart, as a client would re-create them; committed
+//! data does (see [`crate::catalog`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use maxcompute_tunnel::{TableSchema, Value};
+
+use crate::partition::PartitionSpec;
+
+/// Where a session writes or reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub project: String,
+    pub table: String,
+    pub spec: PartitionSpec,
+    pub schema: Arc<TableSchema>,
+}
+
+/// Batch upload session status, as the tunnel names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStatus {
+    Normal,
+    Closed,
+    Expired,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Normal => "NORMAL",
+            UploadStatus::Closed => "CLOSED",
+            UploadStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// One uploaded, validated block.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub stream: Vec<u8>,
+    pub record_count: u64,
+    pub uploaded: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct UploadSession {
+    pub id: String,
+    pub target: Target,
+    pub overwrite: bool,
+    pub created: DateTime<Utc>,
+    pub committed: bool,
+    pub blocks: BTreeMap<u32, Block>,
+}
+
+impl UploadSession {
+    pub fn status(&self, now: DateTime<Utc>, ttl: Duration) -> UploadStatus {
+        if self.committed {
+            UploadStatus::Closed
+        } else if expired(self.created, now, ttl) {
+            UploadStatus::Expired
+        } else {
+            UploadStatus::Normal
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct StreamSession {
+    pub id: String,
+    pub target: Target,
+    pub slots: u32,
+    pub created: DateTime<Utc>,
+    pub last_write: Option<DateTime<Utc>>,
+    pub writes: u64,
+}
+
+#[derive(Debug)]
+pub struct DownloadSession {
+    pub id: String,
+    pub target: Target,
+    pub created: DateTime<Utc>,
+    /// The rows as of session creation: later commits do not change what a download reads.
+    pub rows: Arc<Vec<Vec<Value>>>,
+}
+
+/// A session older than the TTL is expired (a TTL of zero expires sessions at once, for tests).
+pub fn expired(created: DateTime<Utc>, now: DateTime<Utc>, ttl: Duration) -> bool {
+    let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+    now - created >= ttl
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Session updates are single assignments; a poisoned lock holds consistent data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// All sessions, by id. Each session has its own lock so that blocks of different sessions
+/// upload in parallel.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions {
+    uploads: Shared<HashMap<String, Shared<UploadSession>>>,
+    streams: Shared<HashMap<String, Shared<StreamSession>>>,
+    downloads: Shared<HashMap<String, Arc<DownloadSession>>>,
+}
+
+/// A fresh session id: 32 hex digits with a date prefix, the shape of MaxCompute's ids.
+pub fn new_session_id(now: DateTime<Utc>) -> String {
+    format!(
+        "{}{}",
+        now.format("%Y%m%d%H%M%S"),
+        &uuid::Uuid::new_v4().simple().to_string()[..18]
+    )
+}
+
+impl Sessions {
+    pub fn insert_upload(&self, session: UploadSession) -> Shared<UploadSession> {
+        let id = session.id.clone();
+        let shared = Arc::new(Mutex::new(session));
+        lock(&self.uploads).insert(id, shared.clone());
+        shared
+    }
+
+    pub fn upload(&self, id: &str) -> Option<Shared<UploadSession>> {
+        lock(&self.uploads).get(id).cloned()
+    }
+
+    pub fn insert_stream(&self, session: StreamSession) -> Shared<StreamSession> {
+        let id = session.id.clone();
+        let shared = Arc::new(Mutex::new(session));
+        lock(&self.streams).insert(id, shared.clone());
+        shared
+    }
+
+    pub fn stream(&self, id: &str) -> Option<Shared<StreamSession>> {
+        lock(&self.streams).get(id).cloned()
+    }
+
+    pub fn insert_download(&self, session: DownloadSession) -> Arc<DownloadSession> {
+        let shared = Arc::new(session);
+        lock(&self.downloads).insert(shared.id.clone(), shared.clone());
+        shared
+    }
+
+    pub fn download(&self, id: &str) -> Option<Arc<DownloadSession>> {
+        lock(&self.downloads).get(id).cloned()
+    }
+}
+
+/// Locks one session.
+pub fn lock_session<T>(s: &Shared<T>) -> MutexGuard<'_, T> {
+    lock(s)
+}
