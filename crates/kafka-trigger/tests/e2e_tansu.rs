@@ -278,3 +278,67 @@ async fn delivers_in_lambda_shape_retries_and_commits_only_after_success() {
     assert_eq!(records_of(&last.body), vec![expected_record(&more[0])]);
     assert_eq!(step.committed, vec![("orders-eu".to_string(), 0, 4)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_cap_splits_batches_without_losing_the_record_that_did_not_fit() {
+    let broker = Tansu::start();
+    broker.create_topic("big", 1).await;
+    let value = vec![0xabu8; 900];
+    let produced = produce(
+        &broker.bootstrap,
+        (0..5)
+            .map(|_| ToProduce::new("big", 0, None, Some(&value)))
+            .collect(),
+    )
+    .await;
+
+    let partitions = [("big", 0)];
+    let endpoint =
+        Endpoint::start(FailMode::Never, &broker.bootstrap, "cap-group", &partitions).await;
+    let arn = "arn:aws:kafka:us-east-1:123456789012:cluster/local/abcd-1";
+    let mut config = config(&broker, &endpoint, "cap-group", &["big"]);
+    config.batch_size = 100;
+    // One record is about 1.4 kB of JSON (900 bytes as base64 plus fields): two fit, three do not.
+    config.max_payload_bytes = 3_200;
+    config.event_source = EventSource::Msk {
+        cluster_arn: arn.to_string(),
+    };
+    let mut trigger = Trigger::new(config).expect("trigger starts");
+
+    let mut sizes = Vec::new();
+    while sizes.iter().sum::<usize>() < produced.len() {
+        let step = tokio::time::timeout(HANG_GUARD, trigger.step())
+            .await
+            .expect("a batch is delivered (hang guard)")
+            .expect("the step succeeds");
+        sizes.push(step.records);
+    }
+    assert_eq!(sizes, vec![2, 2, 1]);
+
+    let calls = endpoint.calls();
+    let mut offsets = Vec::new();
+    for call in &calls {
+        let raw = serde_json::to_vec(&call.body).unwrap();
+        assert!(
+            raw.len() <= 3_200,
+            "event of {} bytes over the cap",
+            raw.len()
+        );
+        assert_eq!(call.body["eventSource"], "aws:kafka");
+        assert_eq!(call.body["eventSourceArn"], arn);
+        offsets.extend(
+            records_of(&call.body)
+                .iter()
+                .map(|r| r["offset"].as_i64().unwrap()),
+        );
+    }
+    let expected: Vec<i64> = produced.iter().map(|p| p.offset).collect();
+    assert_eq!(
+        offsets, expected,
+        "the record that did not fit opens the next batch"
+    );
+    assert_eq!(
+        endpoint.committed_now().await,
+        [(("big".to_string(), 0), 5)].into_iter().collect()
+    );
+}

@@ -18,6 +18,8 @@ use serde_json::Value;
 pub enum FailMode {
     /// The first invocation reports a handler error the way the runtime does.
     FirstInvocation,
+    /// Every invocation succeeds.
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +130,7 @@ async fn invoke(State(shared): State<Arc<Shared>>, body: Bytes) -> (StatusCode, 
     let mut calls = shared.calls.lock().unwrap();
     let failed = match shared.mode {
         FailMode::FirstInvocation => calls.is_empty(),
+        FailMode::Never => false,
     };
     calls.push(Call {
         body,
