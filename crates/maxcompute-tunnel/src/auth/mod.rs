@@ -3,6 +3,8 @@
 mod credential;
 pub mod rpc;
 mod signer;
+pub mod sts;
+pub mod token_cache;
 
 pub use credential::{
     BoxFuture, CredentialError, CredentialProvider, Credentials, StaticCredentialProvider,
@@ -11,3 +13,5 @@ pub use signer::{
     authorization_header, canonical_string, format_date, parse_authorization_header, sign_request,
     signature_v2, SignError, STS_TOKEN_HEADER,
 };
+pub use sts::{AssumeRoleConfig, StsClient, StsError, StsFailure, TemporaryCredentials};
+pub use token_cache::{Clock, StsCredentialProvider, SystemClock};
