@@ -93,7 +93,8 @@ struct CreateTableArgs {
     /// Read the DDL from this file (`-` for stdin) instead of the argument.
     #[arg(long, conflicts_with = "ddl")]
     file: Option<PathBuf>,
-    /// The DDL, e.g. "CREATE TABLE IF NOT EXISTS t(topic STRING, `offset` BIGINT) PARTITIONED BY (pt STRING);"
+    /// The DDL (it may start with a `--` comment), e.g. "CREATE TABLE IF NOT EXISTS t(topic STRING, `offset` BIGINT) PARTITIONED BY (pt STRING);"
+    #[arg(allow_hyphen_values = true)]
     ddl: Option<String>,
 }
 
