@@ -176,7 +176,7 @@ fn app(state: AppState, sts: Sts, faults: Faults) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state);
     signed
-        .nest("/sts", sts::router(sts))
+        .merge(sts::router(sts))
         .nest("/__admin/faults", faults::admin_router(faults))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
