@@ -8,6 +8,7 @@ pyodps exactly as an application would, pointed at that process.
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -115,9 +116,8 @@ class Emulator:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def emulator():
-    options.local_timezone = "UTC"
+def start_emulator(*extra_args):
+    """Creates every table of TABLES in a fresh data directory, then serves it."""
     data_dir = Path(tempfile.mkdtemp(prefix="mc-emulator-pytest-"))
     for ddl in TABLES.values():
         run_cli("create-table", "--data-dir", str(data_dir), "--project", PROJECT, ddl)
@@ -133,6 +133,7 @@ def emulator():
             str(port),
             "--sts-role-arn",
             ROLE_ARN,
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -151,13 +152,34 @@ def emulator():
                 proc.kill()
                 raise AssertionError("mc-emulator serve did not start listening")
             time.sleep(0.05)
-    yield Emulator(data_dir, port)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    return Emulator(data_dir, port), stop
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    options.local_timezone = "UTC"
+    emu, stop = start_emulator()
+    yield emu
+    stop()
+
+
+@pytest.fixture(scope="module")
+def short_lived_emulator():
+    """Sessions expire at once and STS credentials after one second."""
+    emu, stop = start_emulator("--session-ttl-secs", "0", "--sts-lifetime-secs", "1")
+    yield emu
+    stop()
 
 
 @pytest.fixture
