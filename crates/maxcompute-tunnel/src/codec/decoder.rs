@@ -6,7 +6,7 @@ use super::decimal::{check_decimal, Notation};
 use super::encoder::{chars_over, integer_fits};
 use super::error::{ColumnRef, DecodeError};
 use super::wire::{
-    unzigzag32, unzigzag64, Cursor, VarintError, END_RECORD, META_CHECKSUM, META_COUNT,
+    unzigzag32, unzigzag64, Cursor, VarintError, END_RECORD, META_CHECKSUM, META_COUNT, WIRE_VARINT,
 };
 use super::{wire_type_of, DEFAULT_MAX_FIELD_SIZE};
 use crate::schema::{Column, TableSchema};
@@ -86,6 +86,19 @@ pub fn decode_stream_with(
     .run()
 }
 
+/// Every SDK writes the special tags with wire type 0; readers ignore it, but anything else is
+/// a damaged stream, so it is refused rather than overlooked.
+fn check_special_tag(field: u32, wire_type: u8, offset: usize) -> Result<(), DecodeError> {
+    if wire_type != WIRE_VARINT {
+        return Err(DecodeError::MalformedTag {
+            field,
+            wire_type,
+            offset,
+        });
+    }
+    Ok(())
+}
+
 struct Decoder<'a> {
     cur: Cursor<'a>,
     columns: &'a [Column],
@@ -119,6 +132,9 @@ impl<'a> Decoder<'a> {
             }
             let tag_offset = self.cur.position();
             let (field, wire_type) = self.tag()?;
+            if matches!(field, END_RECORD | META_COUNT) {
+                check_special_tag(field, wire_type, tag_offset)?;
+            }
             match field {
                 END_RECORD => {
                     let stored = self.u32()?;
@@ -195,13 +211,14 @@ impl<'a> Decoder<'a> {
         if self.cur.is_empty() {
             return Err(DecodeError::Truncated { offset });
         }
-        let (field, _) = self.tag()?;
+        let (field, wire_type) = self.tag()?;
         if field != META_CHECKSUM {
             return Err(DecodeError::MalformedFooter {
                 offset,
                 reason: "the record count is not followed by the checksum",
             });
         }
+        check_special_tag(field, wire_type, offset)?;
         let stored = self.u32()?;
         if stored != crc_of_crcs.value() {
             return Err(DecodeError::ChecksumMismatch {
@@ -357,9 +374,17 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// A 32-bit varint in either form writers use: unsigned (at most 5 bytes), or an int32
+    /// sign-extended to 64 bits (pyodps's Cython writer, 10 bytes). Its low 32 bits are the value,
+    /// as protobuf's readRawVarint32 keeps them; any other high bits mean a damaged stream.
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        // Low 32 bits, like protobuf's readRawVarint32.
-        self.varint().map(|v| v as u32)
+        let offset = self.cur.position();
+        let v = self.varint()?;
+        let sign_extended = (i64::from(i32::MIN)..0).contains(&(v as i64));
+        if v > u64::from(u32::MAX) && !sign_extended {
+            return Err(DecodeError::BadVarint { offset });
+        }
+        Ok(v as u32)
     }
 
     fn sint64(&mut self, crc: &mut Crc) -> Result<i64, DecodeError> {

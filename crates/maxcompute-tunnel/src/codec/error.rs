@@ -120,6 +120,16 @@ pub enum DecodeError {
         offset: usize,
     },
 
+    #[error(
+        "special field {field} (END_RECORD, META_COUNT or META_CHECKSUM) has wire type \
+         {wire_type}, not 0 (byte {offset})"
+    )]
+    MalformedTag {
+        field: u32,
+        wire_type: u8,
+        offset: usize,
+    },
+
     #[error("record {record}: field {field} appears twice")]
     DuplicateField { record: u64, field: u32 },
 
