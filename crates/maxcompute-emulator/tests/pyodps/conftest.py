@@ -176,8 +176,10 @@ def emulator():
 
 @pytest.fixture(scope="module")
 def short_lived_emulator():
-    """Sessions expire at once and STS credentials after one second."""
-    emu, stop = start_emulator("--session-ttl-secs", "0", "--sts-lifetime-secs", "1")
+    """Sessions expire at once, STS credentials after one second, 2 sessions per table."""
+    emu, stop = start_emulator(
+        "--session-ttl-secs", "0", "--sts-lifetime-secs", "1", "--quota-sessions", "2"
+    )
     yield emu
     stop()
 

@@ -15,7 +15,7 @@ from odps.accounts import CloudAccount
 from odps.crc import Crc32c
 from odps.tunnel import TableTunnel
 
-from conftest import ACCESS_ID, SECRET, data_schema, encode_rows
+from conftest import ACCESS_ID, PROJECT, SECRET, data_schema, encode_rows
 
 END_RECORD = bytes.fromhex("80c0ff7f")
 META_COUNT = bytes.fromhex("f0ffff7f")
@@ -196,6 +196,32 @@ def test_committed_session_refuses_writes_and_a_second_commit(odps, errors_sessi
     errors_session.commit([0])
     expect_error(lambda: put_block(errors_session, 1, body), "StatusConflict", 409)
     expect_error(lambda: post_commit(errors_session), "StatusConflict", 409)
+
+
+def test_expired_session_refuses_writes_and_commit(short_lived_emulator):
+    o = short_lived_emulator.odps()
+    session = TableTunnel(o).create_upload_session("buffered")
+    body = encode_rows(data_schema(o.get_table("buffered")), [[1, "a"]])
+    expect_error(lambda: put_block(session, 0, body), "StatusConflict", 409)
+    expect_error(lambda: post_commit(session), "StatusConflict", 409)
+
+
+def test_session_quota_answers_flow_exceeded(short_lived_emulator):
+    o = short_lived_emulator.odps()
+    tunnel = TableTunnel(o)
+    url = f"{short_lived_emulator.endpoint}/projects/{PROJECT}/tables/blocks"
+
+    def create():
+        # pyodps retries 429 forever, so the third creation is sent once, without its retry loop.
+        return tunnel.tunnel_rest.post(url, "", params={"uploads": "1"}, headers={"Content-Length": "0"})
+
+    assert create().status_code in (200, 201)
+    assert create().status_code in (200, 201)
+    with pytest.raises(errors.FlowExceeded) as info:
+        create()
+    assert info.value.status_code == 429
+    # Other tables have their own window.
+    assert tunnel.create_upload_session("buffered").id
 
 
 # --- record stream ----------------------------------------------------------------------------
