@@ -5,6 +5,9 @@
 
 pub mod config;
 pub mod convert;
+pub mod credentials;
 pub mod event;
+pub mod handler;
 pub mod partition;
+pub mod sink;
 pub mod zone;

@@ -553,7 +553,14 @@ fn mismatch(format: Format, mode: Mode, cols: &[(&str, &str)], parts: &[(&str, &
 #[test]
 fn schema_check_messages() {
     let pt = [("pt", "string")];
-    let cases: Vec<(Format, Mode, Vec<(&str, &str)>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (
+        Format,
+        Mode,
+        Vec<(&'a str, &'a str)>,
+        Vec<(&'a str, &'a str)>,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (Format::Text, Mode::Value, meta(KV_STRING), vec![], "table `tbl` does not fit format=TEXT mode=VALUE: it must be partitioned by exactly one STRING column `pt`, but its partition columns are []; create it with `PARTITIONED BY (pt STRING)`, or set partition_column to its partition column"),
         (Format::Text, Mode::Value, meta(KV_STRING), vec![("pt", "bigint")], "table `tbl` does not fit format=TEXT mode=VALUE: partition column `pt` is BIGINT, not STRING; recreate the table with `PARTITIONED BY (pt STRING)`"),
         (Format::Text, Mode::Value, vec![("topic", "string"), ("offset", "bigint"), ("value", "string")], pt.to_vec(), "table `tbl` does not fit format=TEXT mode=VALUE: column `partition` is missing; add the column: `partition` BIGINT"),
