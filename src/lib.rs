@@ -6,6 +6,7 @@
 pub mod config;
 pub mod convert;
 pub mod credentials;
+pub mod error_topic;
 pub mod event;
 pub mod handler;
 pub mod partition;

@@ -1,0 +1,100 @@
+//! The headers of an error record: the original ones, byte for byte and in order, followed by
+//! Kafka Connect's dead-letter context headers (`DeadLetterQueueReporter`), whose values are
+//! UTF-8 text as Connect writes them.
+
+use rdkafka::message::{Header, OwnedHeaders};
+
+use super::record::DeadLetter;
+
+pub const TOPIC: &str = "__connect.errors.topic";
+pub const PARTITION: &str = "__connect.errors.partition";
+pub const OFFSET: &str = "__connect.errors.offset";
+pub const STAGE: &str = "__connect.errors.stage";
+pub const EXCEPTION_CLASS: &str = "__connect.errors.exception.class.name";
+pub const EXCEPTION_MESSAGE: &str = "__connect.errors.exception.message";
+pub const CONNECTOR_NAME: &str = "__connect.errors.connector.name";
+
+pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
+    let record = letter.record;
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 7);
+    for h in &record.headers {
+        headers = headers.insert(Header {
+            key: &h.name,
+            value: Some(h.value.as_slice()),
+        });
+    }
+    let partition = record.partition.to_string();
+    let offset = record.offset.to_string();
+    let context: [(&str, &str); 7] = [
+        (TOPIC, &record.topic),
+        (PARTITION, &partition),
+        (OFFSET, &offset),
+        (STAGE, letter.stage.connect_name()),
+        (EXCEPTION_CLASS, letter.kind),
+        (EXCEPTION_MESSAGE, letter.message),
+        (CONNECTOR_NAME, connector_name),
+    ];
+    for (key, value) in context {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value),
+        });
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::message::Headers;
+
+    use super::*;
+    use crate::event::{Header as EventHeader, KafkaRecord};
+
+    #[test]
+    fn original_headers_first_then_context() {
+        let record = KafkaRecord {
+            topic: "orders".into(),
+            partition: 3,
+            offset: 101,
+            timestamp: Some(5),
+            timestamp_type: None,
+            key: None,
+            value: Some("eA==".into()),
+            headers: vec![
+                EventHeader {
+                    name: "h".into(),
+                    value: vec![0xc3, 0xab, 0xff],
+                },
+                EventHeader {
+                    name: "h".into(),
+                    value: vec![],
+                },
+            ],
+        };
+        let letter = DeadLetter::new(
+            &record,
+            "InvalidJson",
+            "the record's value is not valid JSON",
+        );
+        let headers = build(&letter, "fn-1");
+        let got: Vec<(String, Vec<u8>)> = headers
+            .iter()
+            .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = [
+            ("h", &[0xc3, 0xab, 0xff][..]),
+            ("h", b""),
+            (TOPIC, b"orders"),
+            (PARTITION, b"3"),
+            (OFFSET, b"101"),
+            (STAGE, b"TASK_PUT"),
+            (EXCEPTION_CLASS, b"InvalidJson"),
+            (EXCEPTION_MESSAGE, b"the record's value is not valid JSON"),
+            (CONNECTOR_NAME, b"fn-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+        assert_eq!(got, want);
+    }
+}

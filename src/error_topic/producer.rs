@@ -1,0 +1,193 @@
+//! The error-topic producer: one librdkafka producer per process, reused by every invocation.
+
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use tokio::time::Instant;
+
+use crate::config::ErrorTopicConfig;
+
+use super::context::TracingContext;
+use super::error::ErrorTopicError;
+use super::headers;
+use super::properties::{self, Redactor};
+use super::record::DeadLetter;
+
+/// How long to wait before offering a record again when librdkafka's local queue is full.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Where the broker put one error record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Every record of a `publish` call, acknowledged; in the order they were given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    pub delivered: Vec<Delivered>,
+}
+
+pub struct ErrorTopicProducer {
+    producer: FutureProducer<TracingContext>,
+    topic: String,
+    connector_name: String,
+    redactor: Redactor,
+}
+
+impl std::fmt::Debug for ErrorTopicProducer {
+    // The client configuration holds SASL/SSL secrets, so only the non-secret parts show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorTopicProducer")
+            .field("topic", &self.topic)
+            .field("connector_name", &self.connector_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ErrorTopicProducer {
+    /// Builds the producer once per process. Nothing connects yet; every configuration problem
+    /// librdkafka can detect offline is reported here, naming the property.
+    /// `connector_name` goes into `__connect.errors.connector.name` (the function's name).
+    pub fn new(
+        config: &ErrorTopicConfig,
+        connector_name: impl Into<String>,
+    ) -> Result<Self, ErrorTopicError> {
+        let (client, redactor) = properties::client_config(config)?;
+        let context = TracingContext::new(redactor.clone());
+        let producer = client
+            .create_with_context::<_, FutureProducer<TracingContext>>(context)
+            .map_err(|e| match e {
+                KafkaError::ClientConfig(_, reason, property, _) => {
+                    properties::rejected(&property, &reason, &redactor)
+                }
+                other => ErrorTopicError::Create {
+                    topic: config.topic.clone(),
+                    reason: redactor.redact(&other.to_string()),
+                },
+            })?;
+        Ok(ErrorTopicProducer {
+            producer,
+            topic: config.topic.clone(),
+            connector_name: connector_name.into(),
+            redactor,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Produces every record and returns once the broker acknowledged all of them (acks=all).
+    ///
+    /// All records are handed to librdkafka before the first acknowledgement is awaited, so a
+    /// batch costs about one round trip, not one per record. Without a `deadline` the wait is
+    /// bounded by librdkafka's `message.timeout.ms`. Any record without an acknowledgement
+    /// (refused, timed out, or still in flight at the deadline) makes the whole call fail; the
+    /// records that were acknowledged stay on the topic, and the retry of the batch produces
+    /// them again (at-least-once, identified by the `__connect.errors.*` coordinates).
+    pub async fn publish(
+        &self,
+        letters: &[DeadLetter<'_>],
+        deadline: Option<Instant>,
+    ) -> Result<PublishReport, ErrorTopicError> {
+        let mut pending: Vec<(usize, Result<DeliveryFuture, String>)> =
+            Vec::with_capacity(letters.len());
+        for (index, letter) in letters.iter().enumerate() {
+            pending.push((index, self.enqueue(letter, deadline).await));
+        }
+
+        let mut delivered = Vec::with_capacity(letters.len());
+        let mut failures: Vec<(usize, String)> = Vec::new();
+        for (index, sent) in pending {
+            let outcome = match sent {
+                Ok(future) => self.await_ack(future, deadline).await,
+                Err(cause) => Err(cause),
+            };
+            match outcome {
+                Ok(d) => delivered.push(d),
+                Err(cause) => failures.push((index, cause)),
+            }
+        }
+
+        if let Some((index, cause)) = failures.first() {
+            return Err(ErrorTopicError::NotAcknowledged {
+                topic: self.topic.clone(),
+                total: letters.len(),
+                unacknowledged: failures.len(),
+                first: letters[*index].id(),
+                cause: cause.clone(),
+            });
+        }
+        Ok(PublishReport { delivered })
+    }
+
+    /// Hands one record to librdkafka, waiting (never past the deadline) while its local queue
+    /// is full.
+    async fn enqueue(
+        &self,
+        letter: &DeadLetter<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<DeliveryFuture, String> {
+        let key = letter.key();
+        let value = letter.value();
+        let headers = headers::build(letter, &self.connector_name);
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(&self.topic).headers(headers);
+        if let Some(key) = key.as_deref() {
+            record = record.key(key);
+        }
+        if let Some(value) = value.as_deref() {
+            record = record.payload(value);
+        }
+        if let Some(ts) = letter.record.timestamp {
+            record = record.timestamp(ts);
+        }
+        loop {
+            match self.producer.send_result(record) {
+                Ok(future) => return Ok(future),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    if deadline.is_some_and(|d| Instant::now() + QUEUE_FULL_BACKOFF >= d) {
+                        return Err(
+                            "the producer's local queue stayed full until the deadline".into()
+                        );
+                    }
+                    record = back;
+                    tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
+                }
+                Err((e, _)) => return Err(self.redactor.redact(&e.to_string())),
+            }
+        }
+    }
+
+    async fn await_ack(
+        &self,
+        future: DeliveryFuture,
+        deadline: Option<Instant>,
+    ) -> Result<Delivered, String> {
+        let result = match deadline {
+            // `timeout_at` polls the future before looking at the clock, so acknowledgements
+            // that already arrived still count once the deadline has passed.
+            Some(deadline) => match tokio::time::timeout_at(deadline, future).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(
+                        "no acknowledgement from the broker before the invocation's deadline"
+                            .into(),
+                    )
+                }
+            },
+            None => future.await,
+        };
+        match result {
+            Ok(Ok(delivery)) => Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+            Ok(Err((e, _))) => Err(self.redactor.redact(&e.to_string())),
+            Err(_canceled) => Err("the producer was shut down before the broker answered".into()),
+        }
+    }
+}
