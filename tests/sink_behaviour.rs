@@ -1,0 +1,313 @@
+//! The function's delivery behaviour against the emulator: stream sessions reused across
+//! invocations, tunnel failures failing the invocation with nothing committed and a clean
+//! retry, several topic-partitions in one event, the error-policy order, start-up checks.
+
+mod sink_support;
+
+use std::sync::{Arc, Mutex};
+
+use maxcompute_emulator::{FaultAction, FaultKind};
+use maxcompute_kafka_sink::event::KafkaEvent;
+use maxcompute_kafka_sink::handler::{handler, Shared, StartupError};
+use maxcompute_kafka_sink::sink::{
+    BoxFuture, ErrorSink, ErrorSinkError, FailedRecord, InvocationError,
+};
+use maxcompute_tunnel::Value;
+use sink_support::{event, int, invocation, s, Emulator};
+use tokio::time::Instant;
+
+const TEXT_DDL: &str = "CREATE TABLE t(topic STRING, `partition` BIGINT, `offset` BIGINT, key STRING, value STRING, insert_time BIGINT) PARTITIONED BY (pt STRING);";
+
+fn offsets(emu: &Emulator, table: &str) -> Vec<i64> {
+    emu.rows(table)
+        .into_iter()
+        .map(|(_, r)| match r[2] {
+            Value::Int(o) => o,
+            ref other => panic!("offset {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stream_mode_keeps_the_session_across_invocations() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[("MC_USE_STREAMING", "true")]);
+    let shared = emu.shared(&config).await;
+    for _ in 0..2 {
+        let summary = handler(&shared, event("msk-text")).await.unwrap();
+        assert_eq!(summary.rows_total(), 2);
+    }
+    let rows = emu.rows("t");
+    assert_eq!(offsets(&emu, "t"), vec![0, 1, 0, 1]);
+    assert_eq!(
+        rows[0].1,
+        vec![
+            s("topic_text"),
+            int(0),
+            int(0),
+            s("123"),
+            s("abc"),
+            int(1_689_253_980_000)
+        ]
+    );
+    let partitions = emu.handle.catalog().partitions("emulator", "t").unwrap();
+    assert_eq!(partitions.len(), 1);
+}
+
+#[tokio::test]
+async fn commit_failure_fails_the_invocation_and_the_retry_writes_once() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[("MC_RETRY_TIMES", "1")]);
+    let shared = emu.shared(&config).await;
+    emu.handle
+        .faults()
+        .inject(
+            FaultKind::Commit,
+            FaultAction::Fail {
+                status: 500,
+                code: "InternalServerError".into(),
+                message: "injected".into(),
+            },
+            2,
+        )
+        .unwrap();
+    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    assert!(matches!(err, InvocationError::Tunnel { .. }), "{err}");
+    assert!(err.to_string().contains("of table t"), "{err}");
+    assert!(
+        emu.rows("t").is_empty(),
+        "a failed commit must leave nothing visible"
+    );
+
+    // The trigger retries the same batch: it lands exactly once.
+    handler(&shared, event("msk-text")).await.unwrap();
+    assert_eq!(offsets(&emu, "t"), vec![0, 1]);
+}
+
+#[tokio::test]
+async fn stream_write_failure_fails_the_invocation_and_the_retry_succeeds() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config(
+        "t",
+        &[("MC_USE_STREAMING", "true"), ("MC_RETRY_TIMES", "0")],
+    );
+    let shared = emu.shared(&config).await;
+    emu.handle
+        .faults()
+        .inject(
+            FaultKind::StreamWrite,
+            FaultAction::Fail {
+                status: 500,
+                code: "InternalServerError".into(),
+                message: "injected".into(),
+            },
+            1,
+        )
+        .unwrap();
+    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    assert!(matches!(err, InvocationError::Tunnel { .. }), "{err}");
+    handler(&shared, event("msk-text")).await.unwrap();
+    assert_eq!(offsets(&emu, "t"), vec![0, 1]);
+}
+
+const MULTI: &str = r#"{"eventSource":"SelfManagedKafka","bootstrapServers":"k:9092","records":{
+  "orders-eu-1":[
+    {"topic":"orders-eu","partition":1,"offset":7,"timestamp":1764000001000,"timestampType":"LOG_APPEND_TIME","key":null,"value":"dGhpcmQ=","headers":[{"h":[-61,-85]}]},
+    {"topic":"orders-eu","partition":1,"offset":8,"timestamp":1764000001001,"timestampType":"LOG_APPEND_TIME","value":"Zm91cnRo"}],
+  "orders-eu-0":[
+    {"topic":"orders-eu","partition":0,"offset":15,"timestamp":1764000000000,"timestampType":"CREATE_TIME","key":"b3JkZXItMQ==","value":"Zmlyc3Q=","headers":[]},
+    {"topic":"orders-eu","partition":0,"offset":16,"timestamp":1764000000500,"timestampType":"CREATE_TIME","key":"b3JkZXItMg==","value":"c2Vjb25k"}]}}"#;
+
+#[tokio::test]
+async fn several_topic_partitions_keep_their_order_and_coordinates() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[]);
+    let shared = emu.shared(&config).await;
+    let payload: KafkaEvent = serde_json::from_str(MULTI).unwrap();
+    handler(&shared, invocation(payload)).await.unwrap();
+    let rows: Vec<Vec<Value>> = emu.rows("t").into_iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                s("orders-eu"),
+                int(1),
+                int(7),
+                Value::Null,
+                s("third"),
+                int(1_764_000_001_000)
+            ],
+            vec![
+                s("orders-eu"),
+                int(1),
+                int(8),
+                Value::Null,
+                s("fourth"),
+                int(1_764_000_001_001)
+            ],
+            vec![
+                s("orders-eu"),
+                int(0),
+                int(15),
+                s("order-1"),
+                s("first"),
+                int(1_764_000_000_000)
+            ],
+            vec![
+                s("orders-eu"),
+                int(0),
+                int(16),
+                s("order-2"),
+                s("second"),
+                int(1_764_000_000_500)
+            ],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn invalid_base64_is_one_records_error() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[("MC_SKIP_ERROR", "true")]);
+    let shared = emu.shared(&config).await;
+    let bad = MULTI.replace("Zm91cnRo", "not*base64");
+    let summary = handler(&shared, invocation(serde_json::from_str(&bad).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!((summary.rows_total(), summary.skipped), (3, 1));
+    assert_eq!(offsets(&emu, "t"), vec![7, 15, 16]);
+}
+
+/// Stands in for the error-topic producer (issue 5) at the `ErrorSink` seam: it records what
+/// it is given, or refuses, so the policy order can be checked without a broker.
+#[derive(Debug, Default)]
+struct RecordingErrorSink {
+    seen: Mutex<Vec<(i64, String)>>,
+    refuse: bool,
+}
+
+impl ErrorSink for RecordingErrorSink {
+    fn publish<'a>(
+        &'a self,
+        records: &'a [FailedRecord<'a>],
+        _deadline: Option<Instant>,
+    ) -> BoxFuture<'a, Result<(), ErrorSinkError>> {
+        Box::pin(async move {
+            if self.refuse {
+                return Err(ErrorSinkError {
+                    topic: "runtime_error".into(),
+                    message: "broker down".into(),
+                });
+            }
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(
+                records
+                    .iter()
+                    .map(|f| (f.record.offset, f.kind.to_string())),
+            );
+            Ok(())
+        })
+    }
+}
+
+const FLATTEN_DDL: &str = "CREATE TABLE f(topic STRING, `partition` BIGINT, `offset` BIGINT, id BIGINT, name STRING, extendinfo JSON) PARTITIONED BY (pt STRING);";
+
+#[tokio::test]
+async fn error_topic_wins_over_skip_error_false() {
+    let emu = Emulator::start().await;
+    emu.create_table(FLATTEN_DDL);
+    let config = emu.config(
+        "f",
+        &[
+            ("MC_FORMAT", "FLATTEN"),
+            ("MC_MODE", "VALUE"),
+            ("MC_SKIP_ERROR", "false"),
+            ("MC_RUNTIME_ERROR_TOPIC_NAME", "runtime_error"),
+            ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ],
+    );
+    let sink = Arc::new(RecordingErrorSink::default());
+    let shared = emu.shared_with(&config, Some(sink.clone())).await;
+    let summary = handler(&shared, event("msk-abnormal")).await.unwrap();
+    assert_eq!(
+        (summary.republished, summary.skipped, summary.rows_total()),
+        (1, 0, 2)
+    );
+    assert_eq!(
+        *sink.seen.lock().unwrap(),
+        vec![(3, "FlattenUnknownKey".to_string())]
+    );
+    assert_eq!(offsets(&emu, "f"), vec![2, 4]);
+}
+
+#[tokio::test]
+async fn error_topic_failure_fails_the_invocation_before_writing() {
+    let emu = Emulator::start().await;
+    emu.create_table(FLATTEN_DDL);
+    let config = emu.config(
+        "f",
+        &[
+            ("MC_FORMAT", "FLATTEN"),
+            ("MC_MODE", "VALUE"),
+            ("MC_RUNTIME_ERROR_TOPIC_NAME", "runtime_error"),
+            ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ],
+    );
+    let sink = Arc::new(RecordingErrorSink {
+        refuse: true,
+        ..Default::default()
+    });
+    let shared = emu.shared_with(&config, Some(sink)).await;
+    let err = handler(&shared, event("msk-abnormal")).await.unwrap_err();
+    assert_eq!(err.to_string(), "error topic `runtime_error`: broker down");
+    assert!(emu.rows("f").is_empty());
+}
+
+async fn startup_error(emu: &Emulator, table: &str, extra: &[(&str, &str)]) -> String {
+    let config = emu.config(table, extra);
+    let provider =
+        maxcompute_kafka_sink::credentials::provider(&config.credentials, |_| None).unwrap();
+    Shared::build(&config, provider, None)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
+#[tokio::test]
+async fn startup_checks_the_table() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let msg = startup_error(&emu, "missing", &[]).await;
+    assert!(
+        msg.starts_with("cannot read the schema of table missing in project emulator"),
+        "{msg}"
+    );
+    let msg = startup_error(&emu, "t", &[("MC_FORMAT", "BINARY")]).await;
+    assert_eq!(msg, "table `t` does not fit format=BINARY mode=DEFAULT: column `key` is STRING, expected BINARY; change `key` to BINARY");
+    let msg = startup_error(
+        &emu,
+        "t",
+        &[
+            ("MC_RUNTIME_ERROR_TOPIC_NAME", "e"),
+            ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "b:1"),
+        ],
+    )
+    .await;
+    assert!(
+        msg.starts_with("the error topic `e` is configured but no error-topic producer"),
+        "{msg}"
+    );
+    let err = {
+        let config = emu.config("t", &[("MC_ACCESS_KEY", "wrong-secret")]);
+        let provider =
+            maxcompute_kafka_sink::credentials::provider(&config.credentials, |_| None).unwrap();
+        Shared::build(&config, provider, None).await.unwrap_err()
+    };
+    assert!(matches!(err, StartupError::Schema { .. }), "{err}");
+    assert!(!err.to_string().contains("wrong-secret"), "{err}");
+}
