@@ -13,6 +13,7 @@
 //! never contain either.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ use serde::Deserialize;
 
 use super::credential::{BoxFuture, Credentials};
 use super::rpc::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
+use super::token_cache::{Clock, SystemClock};
 
 /// Where AssumeRole goes when the configuration does not say.
 pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.aliyuncs.com";
@@ -189,7 +191,11 @@ impl StsError {
 #[derive(Debug, Clone)]
 pub struct TemporaryCredentials {
     pub credentials: Credentials,
+    /// `Expiration`, by STS's clock.
     pub expiration: DateTime<Utc>,
+    /// STS's clock when it answered (the HTTP `Date` header), if it said. With it, a cache can
+    /// measure the lifetime on STS's clock and so stay right when the local clock is off.
+    pub server_time: Option<DateTime<Utc>>,
 }
 
 /// Something that hands out temporary credentials on request: the STS client, or a stand-in in
@@ -208,6 +214,7 @@ pub struct AssumeRoleConfig {
     duration: Duration,
     region_id: Option<String>,
     timeout: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for AssumeRoleConfig {
@@ -240,6 +247,7 @@ impl AssumeRoleConfig {
             duration: DEFAULT_DURATION,
             region_id: None,
             timeout: DEFAULT_TIMEOUT,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -269,6 +277,12 @@ impl AssumeRoleConfig {
     /// Upper bound of one AssumeRole exchange.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The clock that stamps requests (`Timestamp`); tests use it to provoke clock-skew errors.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -320,7 +334,7 @@ impl StsClient {
 
     /// Calls AssumeRole once.
     pub async fn assume_role(&self) -> Result<TemporaryCredentials, StsError> {
-        let params = self.signed_params(Utc::now(), &uuid::Uuid::new_v4().to_string());
+        let params = self.signed_params(self.config.clock.now(), &uuid::Uuid::new_v4().to_string());
         let body = params
             .iter()
             .map(|(k, v)| format!("{}={}", pop_percent_encode(k), pop_percent_encode(v)))
@@ -348,9 +362,16 @@ impl StsClient {
             .await
             .map_err(unreachable)?;
         let status = response.status().as_u16();
+        let server_time = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|t| t.with_timezone(&Utc));
         let bytes = response.bytes().await.map_err(unreachable)?;
         if (200..300).contains(&status) {
-            let answer = self.parse_success(status, &bytes)?;
+            let mut answer = self.parse_success(status, &bytes)?;
+            answer.server_time = server_time;
             tracing::info!(
                 role_arn = %self.config.role_arn,
                 expiration = %answer.expiration,
@@ -418,6 +439,7 @@ impl StsClient {
             credentials: Credentials::new(c.access_key_id, c.access_key_secret)
                 .with_security_token(c.security_token),
             expiration,
+            server_time: None,
         })
     }
 

@@ -35,6 +35,8 @@ use super::sts::{StsClient, StsError, TemporaryCredentialSource, TemporaryCreden
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// After a failed refresh with a still-usable token, wait this long before asking STS again.
 const RETRY_PAUSE: Duration = Duration::from_secs(10);
+/// Clock differences below this are normal (the HTTP `Date` header has one-second resolution).
+const SKEW_WORTH_A_WARNING: TimeDelta = TimeDelta::seconds(30);
 
 /// Wall-clock time, injectable so tests can move past an expiry without sleeping.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -53,6 +55,7 @@ impl Clock for SystemClock {
 
 struct Cached {
     credentials: Arc<Credentials>,
+    /// The expiry by the local clock (see [`StsCredentialProvider::cached_expiration`]).
     expiration: DateTime<Utc>,
     refresh_at: DateTime<Utc>,
     /// Set after a failed refresh: keep serving until then.
@@ -116,7 +119,10 @@ impl StsCredentialProvider {
         self
     }
 
-    /// When the cached credentials expire, if there are any.
+    /// When the cached credentials expire by this provider's clock, if there are any. When STS
+    /// sent its time, this is the fetch time plus the lifetime measured on STS's clock, so a
+    /// local clock that is off by an hour neither refreshes on every call nor serves expired
+    /// tokens for an hour.
     pub async fn cached_expiration(&self) -> Option<DateTime<Utc>> {
         self.cache.lock().await.as_ref().map(|c| c.expiration)
     }
@@ -168,22 +174,30 @@ impl StsCredentialProvider {
     }
 
     fn entry(&self, fresh: TemporaryCredentials, fetched_at: DateTime<Utc>) -> Cached {
-        let lifetime = fresh.expiration - fetched_at;
+        let sts_now = fresh.server_time.unwrap_or(fetched_at);
+        let skew = fetched_at - sts_now;
+        if skew.abs() > SKEW_WORTH_A_WARNING {
+            tracing::warn!(
+                skew_seconds = skew.num_seconds(),
+                "the local clock differs from STS's; token lifetimes are measured on STS's clock"
+            );
+        }
+        let lifetime = fresh.expiration - sts_now;
         if lifetime <= TimeDelta::zero() {
             tracing::warn!(
                 expiration = %fresh.expiration,
-                now = %fetched_at,
-                "STS credentials arrived already expired by the local clock; check the clock"
+                "STS credentials arrived already expired"
             );
         }
+        let expiration = fetched_at + lifetime;
         let margin = delta(self.margin).min(lifetime / 2).max(TimeDelta::zero());
-        let mut refresh_at = fresh.expiration - margin;
+        let mut refresh_at = expiration - margin;
         if let Some(max_age) = self.max_age {
             refresh_at = refresh_at.min(fetched_at + delta(max_age));
         }
         Cached {
             credentials: Arc::new(fresh.credentials),
-            expiration: fresh.expiration,
+            expiration,
             refresh_at,
             retry_at: None,
         }
@@ -249,6 +263,8 @@ mod tests {
     struct FakeSts {
         clock: Arc<ManualClock>,
         lifetime: Duration,
+        /// STS's clock minus the local one, when STS reports its time.
+        sts_ahead: Option<TimeDelta>,
         calls: AtomicUsize,
         failures: StdMutex<VecDeque<StsError>>,
     }
@@ -262,20 +278,30 @@ mod tests {
                 if let Some(e) = self.failures.lock().unwrap().pop_front() {
                     return Err(e);
                 }
+                let sts_now = self.clock.now() + self.sts_ahead.unwrap_or_default();
                 Ok(TemporaryCredentials {
                     credentials: Credentials::new(format!("STS.{n}"), format!("secret-{n}"))
                         .with_security_token(format!("token-{n}")),
-                    expiration: self.clock.now() + delta(self.lifetime),
+                    expiration: sts_now + delta(self.lifetime),
+                    server_time: self.sts_ahead.map(|_| sts_now),
                 })
             })
         }
     }
 
     fn setup(lifetime_s: u64) -> (Arc<ManualClock>, Arc<FakeSts>, StsCredentialProvider) {
+        setup_skewed(lifetime_s, None)
+    }
+
+    fn setup_skewed(
+        lifetime_s: u64,
+        sts_ahead: Option<TimeDelta>,
+    ) -> (Arc<ManualClock>, Arc<FakeSts>, StsCredentialProvider) {
         let clock = Arc::new(ManualClock(StdMutex::new(Utc::now())));
         let sts = Arc::new(FakeSts {
             clock: Arc::clone(&clock),
             lifetime: Duration::from_secs(lifetime_s),
+            sts_ahead,
             calls: AtomicUsize::new(0),
             failures: StdMutex::new(VecDeque::new()),
         });
@@ -308,6 +334,22 @@ mod tests {
         assert_eq!(id(&p).await, "STS.2");
         assert_eq!(id(&p).await, "STS.2");
         assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn lifetime_is_measured_on_the_sts_clock() {
+        for hours in [-2, 2] {
+            let (clock, sts, p) = setup_skewed(3600, Some(TimeDelta::hours(hours)));
+            assert_eq!(id(&p).await, "STS.1");
+            let local_expiry = p.cached_expiration().await.unwrap();
+            assert_eq!(local_expiry, clock.now() + TimeDelta::seconds(3600));
+            clock.advance(Duration::from_secs(3600 - 300 - 1));
+            assert_eq!(id(&p).await, "STS.1", "STS {hours} h ahead");
+            clock.advance(Duration::from_secs(1));
+            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
+            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
+            assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        }
     }
 
     #[tokio::test]
