@@ -410,3 +410,50 @@ fn tls_and_sasl_settings_are_accepted_and_never_shown() {
     );
     assert!(!text.contains(password), "{text}");
 }
+
+#[tokio::test]
+async fn records_above_a_megabyte_are_republished() {
+    let broker = Tansu::start();
+    broker.create_topic("errors").await;
+    let producer =
+        ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "fn").unwrap();
+    // The trigger delivers up to 6 MB; librdkafka alone would refuse anything above 1 MB.
+    let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let rec = record(5, Some(&b"big"[..]), Some(big.as_slice()), vec![]);
+    producer
+        .publish(&[DeadLetter::new(&rec, "ColumnType", "too long")], soon(60))
+        .await
+        .unwrap();
+    let read = broker.read("errors", 1);
+    assert_eq!(read[0].value.as_deref(), Some(big.as_slice()));
+}
+
+#[tokio::test]
+async fn a_record_over_the_size_limit_fails_with_the_fix() {
+    let broker = Tansu::start();
+    broker.create_topic("errors").await;
+    let producer = ErrorTopicProducer::new(
+        &config(
+            &broker.bootstrap,
+            "errors",
+            &[("message.max.bytes", "100000")],
+        ),
+        "fn",
+    )
+    .unwrap();
+    let big = vec![0xabu8; 200_000];
+    let rec = record(6, None, Some(big.as_slice()), vec![]);
+    let err = producer
+        .publish(&[DeadLetter::new(&rec, "ColumnType", "too long")], soon(60))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("1 of 1 error record(s) not acknowledged"),
+        "{text}"
+    );
+    assert!(
+        text.contains("runtime.error.topic.producer.message.max.bytes"),
+        "{text}"
+    );
+}

@@ -14,6 +14,11 @@ pub const EXCEPTION_CLASS: &str = "__connect.errors.exception.class.name";
 pub const EXCEPTION_MESSAGE: &str = "__connect.errors.exception.message";
 pub const CONNECTOR_NAME: &str = "__connect.errors.connector.name";
 
+/// `__connect.errors.exception.message` is cut to this many bytes: some reasons quote the
+/// whole record (CSV field-count errors), which the value already carries, and the error
+/// record must stay within the topic's size limit.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+
 pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
     let record = letter.record;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 7);
@@ -25,13 +30,14 @@ pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
     }
     let partition = record.partition.to_string();
     let offset = record.offset.to_string();
+    let message = truncate(letter.message, MAX_MESSAGE_BYTES);
     let context: [(&str, &str); 7] = [
         (TOPIC, &record.topic),
         (PARTITION, &partition),
         (OFFSET, &offset),
         (STAGE, letter.stage.connect_name()),
         (EXCEPTION_CLASS, letter.kind),
-        (EXCEPTION_MESSAGE, letter.message),
+        (EXCEPTION_MESSAGE, &message),
         (CONNECTOR_NAME, connector_name),
     ];
     for (key, value) in context {
@@ -41,6 +47,19 @@ pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
         });
     }
     headers
+}
+
+/// At most `max` bytes, cut on a character boundary and marked as cut.
+fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = "... (truncated)";
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max.saturating_sub(MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", &text[..end]).into()
 }
 
 #[cfg(test)]
@@ -96,5 +115,15 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_vec()))
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        let long = "é".repeat(10_000);
+        let cut = truncate(&long, MAX_MESSAGE_BYTES);
+        assert!(cut.len() <= MAX_MESSAGE_BYTES, "{}", cut.len());
+        assert!(cut.ends_with("... (truncated)"));
+        assert!(cut.starts_with("éé"));
     }
 }

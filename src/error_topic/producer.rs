@@ -33,6 +33,8 @@ pub struct PublishReport {
 pub struct ErrorTopicProducer {
     producer: FutureProducer<TracingContext>,
     topic: String,
+    /// For error texts: the first thing to check when nothing is acknowledged.
+    bootstrap_servers: String,
     connector_name: String,
     redactor: Redactor,
 }
@@ -71,6 +73,7 @@ impl ErrorTopicProducer {
         Ok(ErrorTopicProducer {
             producer,
             topic: config.topic.clone(),
+            bootstrap_servers: config.bootstrap_servers.clone(),
             connector_name: connector_name.into(),
             redactor,
         })
@@ -142,7 +145,9 @@ impl ErrorTopicProducer {
         if let Some(value) = value.as_deref() {
             record = record.payload(value);
         }
-        if let Some(ts) = letter.record.timestamp {
+        // A negative timestamp means "none" in Kafka; sending it would be refused by the
+        // broker on every retry, so the broker's clock is used instead.
+        if let Some(ts) = letter.record.timestamp.filter(|ts| *ts >= 0) {
             record = record.timestamp(ts);
         }
         loop {
@@ -157,8 +162,19 @@ impl ErrorTopicProducer {
                     record = back;
                     tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
                 }
-                Err((e, _)) => return Err(self.redactor.redact(&e.to_string())),
+                Err((e, _)) => return Err(self.describe(&e)),
             }
+        }
+    }
+
+    fn describe(&self, e: &KafkaError) -> String {
+        let text = self.redactor.redact(&e.to_string());
+        if e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+            format!(
+                "{text}: the record is larger than the error topic accepts; raise the topic's max.message.bytes and runtime.error.topic.producer.message.max.bytes"
+            )
+        } else {
+            text
         }
     }
 
@@ -173,10 +189,10 @@ impl ErrorTopicProducer {
             Some(deadline) => match tokio::time::timeout_at(deadline, future).await {
                 Ok(result) => result,
                 Err(_) => {
-                    return Err(
-                        "no acknowledgement from the broker before the invocation's deadline"
-                            .into(),
-                    )
+                    return Err(format!(
+                        "no acknowledgement from {} before the invocation's deadline (the librdkafka warnings in the log say why)",
+                        self.bootstrap_servers
+                    ))
                 }
             },
             None => future.await,
@@ -186,7 +202,7 @@ impl ErrorTopicProducer {
                 partition: delivery.partition,
                 offset: delivery.offset,
             }),
-            Ok(Err((e, _))) => Err(self.redactor.redact(&e.to_string())),
+            Ok(Err((e, _))) => Err(self.describe(&e)),
             Err(_canceled) => Err("the producer was shut down before the broker answered".into()),
         }
     }

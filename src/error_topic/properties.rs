@@ -16,6 +16,11 @@ const ENFORCED: &[(&str, &[&str], &str)] = &[
     ("acks", &["all", "-1"], "all"),
 ];
 
+/// librdkafka's own default (1,000,000) would refuse, on the client side, records the trigger
+/// delivered (its payload cap is 6 MB) before the broker's limit is even asked; 8 MiB leaves
+/// room for the context headers. The topic's `max.message.bytes` still decides.
+const DEFAULT_MESSAGE_MAX_BYTES: &str = "8388608";
+
 /// Set from `runtime.error.topic.bootstrap.servers`; a second source would be ambiguous.
 const OWN_KEYS: &[&str] = &["bootstrap.servers", "metadata.broker.list"];
 
@@ -75,6 +80,7 @@ pub fn client_config(
     client
         .set("bootstrap.servers", &config.bootstrap_servers)
         .set("client.id", "maxcompute-kafka-sink-error-topic")
+        .set("message.max.bytes", DEFAULT_MESSAGE_MAX_BYTES)
         .set_log_level(RDKafkaLogLevel::Warning);
     for (name, value) in &config.producer_properties {
         let name = name.trim();
@@ -141,6 +147,16 @@ mod tests {
         assert_eq!(client.get("acks"), Some("all"));
         assert_eq!(client.get("bootstrap.servers"), Some("127.0.0.1:1"));
         assert_eq!(client.get("linger.ms"), Some("5"));
+        assert_eq!(
+            client.get("message.max.bytes"),
+            Some(DEFAULT_MESSAGE_MAX_BYTES)
+        );
+    }
+
+    #[test]
+    fn operator_properties_override_defaults() {
+        let (client, _) = client_config(&config(&[("message.max.bytes", "1000000")])).unwrap();
+        assert_eq!(client.get("message.max.bytes"), Some("1000000"));
     }
 
     #[test]
