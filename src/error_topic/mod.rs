@@ -31,7 +31,13 @@ mod headers;
 mod producer;
 mod properties;
 mod record;
+mod renewing;
 mod sink_impl;
+
+/// The tests' real broker (Tansu), shared with the integration tests.
+#[cfg(test)]
+#[path = "../../tests/support/tansu.rs"]
+mod test_broker;
 
 pub use error::ErrorTopicError;
 pub use headers::{

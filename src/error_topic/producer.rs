@@ -3,16 +3,16 @@
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
 use tokio::time::Instant;
 
 use crate::config::ErrorTopicConfig;
 
-use super::context::TracingContext;
 use super::error::ErrorTopicError;
 use super::headers;
 use super::properties::{self, Redactor};
 use super::record::DeadLetter;
+use super::renewing::{Kafka, RenewingProducer};
 
 /// How long to wait before offering a record again when librdkafka's local queue is full.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(10);
@@ -31,7 +31,7 @@ pub struct PublishReport {
 }
 
 pub struct ErrorTopicProducer {
-    producer: FutureProducer<TracingContext>,
+    producers: RenewingProducer,
     topic: String,
     /// For error texts: the first thing to check when nothing is acknowledged.
     bootstrap_servers: String,
@@ -58,20 +58,9 @@ impl ErrorTopicProducer {
         connector_name: impl Into<String>,
     ) -> Result<Self, ErrorTopicError> {
         let (client, redactor) = properties::client_config(config)?;
-        let context = TracingContext::new(redactor.clone());
-        let producer = client
-            .create_with_context::<_, FutureProducer<TracingContext>>(context)
-            .map_err(|e| match e {
-                KafkaError::ClientConfig(_, reason, property, _) => {
-                    properties::rejected(&property, &reason, &redactor)
-                }
-                other => ErrorTopicError::Create {
-                    topic: config.topic.clone(),
-                    reason: redactor.redact(&other.to_string()),
-                },
-            })?;
+        let producers = RenewingProducer::new(client, redactor.clone(), &config.topic)?;
         Ok(ErrorTopicProducer {
-            producer,
+            producers,
             topic: config.topic.clone(),
             bootstrap_servers: config.bootstrap_servers.clone(),
             connector_name: connector_name.into(),
@@ -96,10 +85,11 @@ impl ErrorTopicProducer {
         letters: &[DeadLetter<'_>],
         deadline: Option<Instant>,
     ) -> Result<PublishReport, ErrorTopicError> {
+        let producer = self.producers.get()?;
         let mut pending: Vec<(usize, Result<DeliveryFuture, String>)> =
             Vec::with_capacity(letters.len());
         for (index, letter) in letters.iter().enumerate() {
-            pending.push((index, self.enqueue(letter, deadline).await));
+            pending.push((index, self.enqueue(&producer, letter, deadline).await));
         }
 
         let mut delivered = Vec::with_capacity(letters.len());
@@ -131,6 +121,7 @@ impl ErrorTopicProducer {
     /// is full.
     async fn enqueue(
         &self,
+        producer: &Kafka,
         letter: &DeadLetter<'_>,
         deadline: Option<Instant>,
     ) -> Result<DeliveryFuture, String> {
@@ -151,7 +142,7 @@ impl ErrorTopicProducer {
             record = record.timestamp(ts);
         }
         loop {
-            match self.producer.send_result(record) {
+            match producer.send_result(record) {
                 Ok(future) => return Ok(future),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if deadline.is_some_and(|d| Instant::now() + QUEUE_FULL_BACKOFF >= d) {
@@ -205,5 +196,61 @@ impl ErrorTopicProducer {
             Ok(Err((e, _))) => Err(self.describe(&e)),
             Err(_canceled) => Err("the producer was shut down before the broker answered".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+
+    use rdkafka::bindings::{rd_kafka_resp_err_t, rd_kafka_test_fatal_error};
+    use rdkafka::producer::Producer;
+
+    use super::*;
+    use crate::error_topic::test_broker as tansu;
+    use crate::event::KafkaRecord;
+
+    /// A fatal librdkafka error in one invocation does not make the next ones fail.
+    #[tokio::test]
+    async fn publishes_again_after_a_fatal_producer_error() {
+        let broker = tansu::Tansu::start();
+        broker.create_topic("errors").await;
+        let producer = ErrorTopicProducer::new(
+            &ErrorTopicConfig {
+                topic: "errors".into(),
+                bootstrap_servers: broker.bootstrap.clone(),
+                producer_properties: Vec::new(),
+            },
+            "fn",
+        )
+        .unwrap();
+        let record = KafkaRecord {
+            topic: "orders".into(),
+            partition: 0,
+            offset: 1,
+            timestamp: None,
+            timestamp_type: None,
+            key: None,
+            value: Some("eA==".into()),
+            headers: Vec::new(),
+        };
+        let letters = [DeadLetter::new(&record, "InvalidJson", "bad")];
+        let deadline = || Some(Instant::now() + Duration::from_secs(30));
+        producer.publish(&letters, deadline()).await.unwrap();
+
+        let dead = producer.producers.get().unwrap();
+        let reason = CString::new("test: fatal").unwrap();
+        // librdkafka's own hook for testing fatal-error handling.
+        unsafe {
+            rd_kafka_test_fatal_error(
+                dead.client().native_ptr(),
+                rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                reason.as_ptr(),
+            );
+        }
+        assert!(dead.client().fatal_error().is_some());
+
+        producer.publish(&letters, deadline()).await.unwrap();
+        assert_eq!(broker.read("errors", 2).len(), 2);
     }
 }
