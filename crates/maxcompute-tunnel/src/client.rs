@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::auth::{sign_request, CredentialProvider, Credentials};
+use crate::auth::{sign_request, CredentialError, CredentialProvider, Credentials};
 use crate::error::{remaining, Error, ServiceError};
 use crate::retry::{give_up, Decision, RetryConfig};
 use crate::schema::TableSchema;
@@ -477,7 +477,14 @@ impl TunnelClient {
         spec: &RequestSpec,
         deadline: Option<Instant>,
     ) -> Result<Response, Error> {
-        let credentials = self.inner.config.credentials.credentials().await?;
+        // A credential refresh (e.g. AssumeRole) must not outlast the caller's deadline either.
+        let fetch = self.inner.config.credentials.credentials();
+        let credentials = match remaining(deadline) {
+            Some(left) => tokio::time::timeout(left, fetch).await.map_err(|_| {
+                CredentialError::transient("no credentials before the call's deadline")
+            })??,
+            None => fetch.await?,
+        };
         let prepared = self.prepare(endpoint, spec, &credentials, Utc::now())?;
         let timeout = match remaining(deadline) {
             Some(left) => left
