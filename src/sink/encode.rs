@@ -127,3 +127,127 @@ pub fn prepare<'e>(
         .collect();
     Prepared { partitions, failed }
 }
+
+#[cfg(test)]
+mod tests {
+    use maxcompute_tunnel::codec::decode_stream;
+    use maxcompute_tunnel::{Column, TypeInfo, Value};
+
+    use super::*;
+    use crate::config::{Format, Mode, PartitionConfig, TimeSource, WindowType};
+    use crate::zone::Zone;
+
+    fn table(value: TypeInfo) -> Arc<TableSchema> {
+        Arc::new(TableSchema::new(
+            vec![
+                Column::new("topic", TypeInfo::String),
+                Column::new("partition", TypeInfo::Bigint),
+                Column::new("offset", TypeInfo::Bigint),
+                Column::new("value", value),
+            ],
+            vec![Column::new("pt", TypeInfo::String)],
+        ))
+    }
+
+    /// The encoder's schema: its VARCHAR(3) stands for a limit only the encoder enforces
+    /// (such as the session's MaxFieldSize); the converter sees a STRING column.
+    fn schema() -> Arc<TableSchema> {
+        table(TypeInfo::Varchar(3))
+    }
+
+    /// Records at 00:00:30, 01:00:30, 00:00:40 UTC with values "a", "b", "c", and one value
+    /// too long for VARCHAR(3) that only the encoder can refuse.
+    fn event() -> KafkaEvent {
+        let rec = |offset: i64, ts: i64, value: &str| {
+            serde_json::json!({"topic":"t","partition":0,"offset":offset,"timestamp":ts,
+                "value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, value)})
+        };
+        serde_json::from_value(serde_json::json!({
+            "eventSource": "aws:kafka",
+            "records": {"t-0": [
+                rec(1, 30_000, "a"), rec(2, 3_630_000, "b"), rec(3, 40_000, "c"), rec(4, 50_000, "long")
+            ]}
+        }))
+        .unwrap()
+    }
+
+    fn parts(source: TimeSource, block_bytes: usize) -> Prepared<'static> {
+        let event: &'static KafkaEvent = Box::leak(Box::new(event()));
+        let schema = schema();
+        let converter = Converter::with(
+            "t",
+            &table(TypeInfo::String),
+            Format::Text,
+            Mode::Value,
+            "pt",
+            Zone::Named(chrono_tz::UTC),
+        )
+        .unwrap();
+        let partitioner = Partitioner::new(&PartitionConfig {
+            column: "pt".into(),
+            window: WindowType::Hour,
+            zone: Zone::Named(chrono_tz::UTC),
+            new_format: true,
+            time_source: source,
+        });
+        let started = DateTime::parse_from_rfc3339("2024-01-01T05:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        prepare(
+            event,
+            &converter,
+            &partitioner,
+            &schema,
+            block_bytes,
+            started,
+        )
+    }
+
+    fn values(schema: &TableSchema, batch: &PartitionBatch) -> Vec<Value> {
+        batch
+            .blocks
+            .iter()
+            .flat_map(|b| decode_stream(schema, &b.bytes).unwrap())
+            .map(|row| row[3].clone())
+            .collect()
+    }
+
+    #[test]
+    fn record_time_groups_by_window_in_first_appearance_order() {
+        let prepared = parts(TimeSource::Record, 1 << 20);
+        let schema = schema();
+        let summary: Vec<(&str, Vec<Value>)> = prepared
+            .partitions
+            .iter()
+            .map(|p| (p.value.as_str(), values(&schema, p)))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("1970-01-01 00", vec!["a".into(), "c".into()]),
+                ("1970-01-01 01", vec!["b".into()]),
+            ]
+        );
+        assert_eq!(prepared.failed.len(), 1);
+        assert_eq!(prepared.failed[0].record.offset, 4);
+        assert_eq!(prepared.failed[0].stage, "encode");
+    }
+
+    #[test]
+    fn processing_time_is_one_partition_and_small_buffers_split_blocks() {
+        let prepared = parts(TimeSource::Processing, 1);
+        assert_eq!(prepared.partitions.len(), 1);
+        let batch = &prepared.partitions[0];
+        assert_eq!(batch.value, "2024-01-01 05");
+        assert_eq!(
+            batch.blocks.len(),
+            3,
+            "every row reaches the 1-byte block limit"
+        );
+        assert_eq!(batch.rows(), 3);
+        assert_eq!(
+            values(&schema(), batch),
+            vec![Value::from("a"), Value::from("b"), Value::from("c")]
+        );
+    }
+}
