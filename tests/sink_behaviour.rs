@@ -311,3 +311,34 @@ async fn startup_checks_the_table() {
     assert!(matches!(err, StartupError::Schema { .. }), "{err}");
     assert!(!err.to_string().contains("wrong-secret"), "{err}");
 }
+
+#[tokio::test]
+async fn binary_default_mode_writes_bytes_and_null_keys() {
+    let emu = Emulator::start().await;
+    emu.create_table(
+        "CREATE TABLE b(topic STRING, `partition` BIGINT, `offset` BIGINT, key BINARY, value BINARY) PARTITIONED BY (pt STRING);",
+    );
+    let config = emu.config("b", &[("MC_FORMAT", "BINARY")]);
+    let shared = emu.shared(&config).await;
+    // Value bytes 00 ff 80 7f; the second record has a null key and no value at all.
+    let json = r#"{"eventSource":"aws:kafka","records":{"bin-0":[
+        {"topic":"bin","partition":0,"offset":0,"timestamp":1,"key":"aw==","value":"AP+Afw=="},
+        {"topic":"bin","partition":0,"offset":1,"timestamp":2,"key":null}]}}"#;
+    handler(&shared, invocation(serde_json::from_str(json).unwrap()))
+        .await
+        .unwrap();
+    let rows: Vec<Vec<Value>> = emu.rows("b").into_iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                s("bin"),
+                int(0),
+                int(0),
+                Value::Binary(b"k".to_vec()),
+                Value::Binary(vec![0x00, 0xff, 0x80, 0x7f])
+            ],
+            vec![s("bin"), int(0), int(1), Value::Null, Value::Null],
+        ]
+    );
+}

@@ -79,6 +79,15 @@ impl Sink {
         started: DateTime<Utc>,
         deadline: Option<Instant>,
     ) -> Result<Summary, InvocationError> {
+        if !matches!(
+            event.event_source.as_str(),
+            "aws:kafka" | "SelfManagedKafka"
+        ) {
+            tracing::warn!(
+                event_source = %event.event_source,
+                "unexpected eventSource; expected aws:kafka or SelfManagedKafka, processing the records anyway"
+            );
+        }
         let mut summary = Summary {
             records_in: event.record_count() as u64,
             ..Summary::default()
