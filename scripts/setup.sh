@@ -8,8 +8,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
 step() { printf '==> %s\n' "$*"; }
 
-# cmake builds the bundled librdkafka (rdkafka's `cmake-build` feature).
-apt_packages=(python3-venv cmake)
+# cmake builds the bundled librdkafka (rdkafka's `cmake-build` feature); perl and make build the
+# vendored OpenSSL that the error-topic producer needs for SASL_SSL/SSL clusters.
+apt_packages=(python3-venv cmake perl make)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   # python3-venv is only needed where the interpreter lacks the venv module (Debian's own python3).
