@@ -45,6 +45,15 @@ else
   step "Python packages up to date"
 fi
 
+# The Lambda runs on arm64 (template.yaml); cargo-lambda cross-compiles with zig but needs the
+# Rust standard library for the target (scripts/build-lambda.sh).
+if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+  step "Rust target aarch64-unknown-linux-gnu present"
+else
+  step "adding Rust target aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu
+fi
+
 step "fetching Rust dependencies"
 (cd "$root" && cargo fetch --locked 2>/dev/null || cargo fetch)
 step "setup done"
