@@ -6,8 +6,10 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::credentials;
+use maxcompute_kafka_sink::error_topic::{default_connector_name, ErrorTopicProducer};
 use maxcompute_kafka_sink::event::KafkaEvent;
 use maxcompute_kafka_sink::handler::{handler, Shared};
+use maxcompute_kafka_sink::sink::ErrorSink;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -18,8 +20,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     config.log_startup_notes();
     let provider = credentials::provider(&config.credentials, |name| std::env::var(name).ok())
         .inspect_err(|e| tracing::error!(error = %e, "no credentials"))?;
-    // The error-topic producer (issue 5) plugs in here.
-    let shared = Shared::build(&config, provider, None)
+    let error_sink: Option<Arc<dyn ErrorSink>> = match &config.error_topic {
+        Some(topic) => Some(Arc::new(
+            ErrorTopicProducer::new(topic, default_connector_name())
+                .inspect_err(|e| tracing::error!(error = %e, "invalid error-topic producer"))?,
+        )),
+        None => None,
+    };
+    let shared = Shared::build(&config, provider, error_sink)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let shared = Arc::new(shared);
