@@ -342,3 +342,38 @@ async fn binary_default_mode_writes_bytes_and_null_keys() {
         ]
     );
 }
+
+#[tokio::test]
+async fn retries_stop_at_the_invocation_deadline() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[("MC_RETRY_TIMES", "100")]);
+    let shared = emu.shared(&config).await;
+    emu.handle
+        .faults()
+        .inject(
+            FaultKind::Commit,
+            FaultAction::Fail {
+                status: 503,
+                code: "ServiceUnavailable".into(),
+                message: "injected".into(),
+            },
+            1000,
+        )
+        .unwrap();
+    let mut invocation = event("msk-text");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    invocation.context.deadline = now_ms + 3_000;
+    let err = handler(&shared, invocation).await.unwrap_err();
+    let InvocationError::Tunnel { source, .. } = &err else {
+        panic!("unexpected error {err}");
+    };
+    assert!(
+        matches!(**source, maxcompute_tunnel::Error::DeadlineExceeded { .. }),
+        "{err}"
+    );
+    assert!(emu.rows("t").is_empty());
+}
