@@ -3,19 +3,56 @@
 //! Feeding is what pyodps's `Checksum` does: integers as little-endian two's complement, floats
 //! as their IEEE-754 bits, text and binary as raw bytes. Lengths, counts and null flags are not fed.
 
-/// A running CRC-32C, as the finalised value of everything fed so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Crc(u32);
+/// Small inputs are gathered up to this many bytes before they reach `crc32c`: a record feeds
+/// many 4- and 8-byte values, and one call per value would cost more than the checksum itself.
+const PENDING: usize = 64;
+
+/// A running CRC-32C.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Crc {
+    /// The CRC of everything fed before `pending`.
+    value: u32,
+    pending: [u8; PENDING],
+    len: usize,
+}
+
+impl Default for Crc {
+    fn default() -> Self {
+        Crc {
+            value: 0,
+            pending: [0; PENDING],
+            len: 0,
+        }
+    }
+}
 
 impl Crc {
+    /// The CRC of everything fed so far.
     #[inline]
-    pub(crate) fn value(self) -> u32 {
-        self.0
+    pub(crate) fn value(&mut self) -> u32 {
+        self.flush();
+        self.value
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        if self.len > 0 {
+            self.value = crc32c::crc32c_append(self.value, &self.pending[..self.len]);
+            self.len = 0;
+        }
     }
 
     #[inline]
     pub(crate) fn bytes(&mut self, data: &[u8]) {
-        self.0 = crc32c::crc32c_append(self.0, data);
+        if data.len() > PENDING - self.len {
+            self.flush();
+            if data.len() > PENDING {
+                self.value = crc32c::crc32c_append(self.value, data);
+                return;
+            }
+        }
+        self.pending[self.len..self.len + data.len()].copy_from_slice(data);
+        self.len += data.len();
     }
 
     #[inline]
@@ -62,5 +99,24 @@ mod tests {
         crc.i32(5);
         crc.bytes(b"v");
         assert_eq!(crc.value(), 0xa8de_fbf4);
+    }
+
+    #[test]
+    fn gathering_small_inputs_changes_nothing() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let whole = crc32c::crc32c(&data);
+        for chunk in [1, 3, 8, 63, 64, 65, 200] {
+            let mut crc = Crc::default();
+            for piece in data.chunks(chunk) {
+                crc.bytes(piece);
+            }
+            assert_eq!(crc.value(), whole, "chunks of {chunk}");
+        }
+        // Reading the value midway does not disturb what follows.
+        let mut crc = Crc::default();
+        crc.bytes(&data[..10]);
+        assert_eq!(crc.value(), crc32c::crc32c(&data[..10]));
+        crc.bytes(&data[10..]);
+        assert_eq!(crc.value(), whole);
     }
 }

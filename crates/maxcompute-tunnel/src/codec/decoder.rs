@@ -138,11 +138,12 @@ impl<'a> Decoder<'a> {
             match field {
                 END_RECORD => {
                     let stored = self.u32()?;
-                    if stored != crc.value() {
+                    let actual = crc.value();
+                    if stored != actual {
                         return Err(DecodeError::RecordCrcMismatch {
                             record: self.record,
                             expected: stored,
-                            actual: crc.value(),
+                            actual,
                         });
                     }
                     self.check_not_null(&row)?;
@@ -199,7 +200,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads the rest of the footer after META_COUNT.
-    fn footer(&mut self, crc_of_crcs: Crc) -> Result<(), DecodeError> {
+    fn footer(&mut self, mut crc_of_crcs: Crc) -> Result<(), DecodeError> {
         let declared = unzigzag64(self.varint()?);
         if declared < 0 || declared as u64 != self.record {
             return Err(DecodeError::CountMismatch {
@@ -220,10 +221,11 @@ impl<'a> Decoder<'a> {
         }
         check_special_tag(field, wire_type, offset)?;
         let stored = self.u32()?;
-        if stored != crc_of_crcs.value() {
+        let actual = crc_of_crcs.value();
+        if stored != actual {
             return Err(DecodeError::ChecksumMismatch {
                 expected: stored,
-                actual: crc_of_crcs.value(),
+                actual,
             });
         }
         if !self.cur.is_empty() {
