@@ -48,15 +48,23 @@ pub fn fill(
 fn value(raw: &RawValue, target: &Target, zone: &Zone) -> Result<Value, Reason> {
     let text = raw.get();
     let column_err = |e| Reason::column(&target.name, e);
+    // The raw text was validated as JSON when the object was read, so these parses only
+    // repeat work; an error would still be reported rather than trusted away.
+    let reparse = |e: serde_json::Error| {
+        Reason::column(
+            &target.name,
+            types::TypeError(format!("invalid JSON value ({e})")),
+        )
+    };
     match text.as_bytes().first() {
         Some(b'n') => Ok(Value::Null),
         Some(b'"') => {
-            let s: String = serde_json::from_str(text).expect("a JSON string is valid");
+            let s: String = serde_json::from_str(text).map_err(reparse)?;
             types::from_text(&s, &target.type_info, zone).map_err(column_err)
         }
         Some(b'{' | b'[') => match target.type_info {
             TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => {
-                let json: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+                let json: serde_json::Value = serde_json::from_str(text).map_err(reparse)?;
                 types::from_json(&json, &target.type_info, zone).map_err(column_err)
             }
             _ => types::from_text(&compact(text), &target.type_info, zone).map_err(column_err),
