@@ -112,7 +112,7 @@ impl RecordEncoder {
         self.count
     }
 
-    /// Bytes encoded since the last `finish`, without the footer (at most 20 more bytes).
+    /// Bytes encoded since the last `finish`, without the footer (at most 23 more bytes).
     pub fn encoded_len(&self) -> usize {
         self.buf.len()
     }

@@ -10,6 +10,27 @@
 //! * [`decode_stream`] and its variants read a stream back as strictly as a server does.
 //!
 //! Compression of a finished stream is [`Compression`](crate::Compression)'s job.
+//!
+//! # Values per column type
+//!
+//! The encoder takes, and the decoder returns, exactly these [`Value`](crate::Value) variants
+//! (anything else is [`EncodeError::TypeMismatch`]):
+//!
+//! | column type | value |
+//! |---|---|
+//! | BIGINT, INT, SMALLINT, TINYINT | `Int` (range-checked for the narrow types) |
+//! | DOUBLE / FLOAT | `Double` / `Float` |
+//! | BOOLEAN | `Boolean` |
+//! | STRING | `String`, or `Binary` for raw bytes (decoded as `String`; see [`InvalidUtf8`]) |
+//! | VARCHAR(n), CHAR(n) | `String` of at most n characters |
+//! | BINARY | `Binary` |
+//! | DATETIME / DATE | `Datetime` (ms since the epoch) / `Date` (days since 1970-01-01) |
+//! | TIMESTAMP, TIMESTAMP_NTZ | `Timestamp { seconds, nanos }`, nanos in 0..=999999999 |
+//! | DECIMAL(p,s) | `Decimal` plain text that fits without rounding |
+//! | JSON | `Json` text, validated and sent verbatim |
+//! | ARRAY / MAP / STRUCT | `Array` / `Map` (entries in order) / `Struct` (every field) |
+//!
+//! `Null` is allowed for nullable columns and inside nested values.
 
 mod crc;
 mod decimal;
