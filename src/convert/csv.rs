@@ -157,3 +157,35 @@ mod tests {
         assert!(first_record(&"x".repeat(MAX_FIELD_CHARS)).is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::first_record;
+
+    proptest! {
+        /// Any fields, quoted with doubled quotes, read back verbatim: commas, quotes, line
+        /// breaks and surrounding spaces inside quotes are data.
+        #[test]
+        fn quoted_fields_round_trip(fields in proptest::collection::vec("[ a-z,\"\r\n\t\\\\é]{0,12}", 1..6)) {
+            prop_assume!(fields.iter().all(|f| f != "\\N"));
+            let line = fields
+                .iter()
+                .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(",");
+            let parsed = first_record(&line).unwrap();
+            let expected: Vec<Option<String>> = fields.into_iter().map(Some).collect();
+            prop_assert_eq!(parsed, expected);
+        }
+
+        /// Unquoted fields are trimmed of spaces and tabs on both sides.
+        #[test]
+        fn unquoted_fields_are_trimmed(fields in proptest::collection::vec("[a-z0-9]{1,8}", 1..6), pad in "[ \t]{0,3}") {
+            let line = fields.iter().map(|f| format!("{pad}{f}{pad}")).collect::<Vec<_>>().join(",");
+            let expected: Vec<Option<String>> = fields.into_iter().map(Some).collect();
+            prop_assert_eq!(first_record(&line).unwrap(), expected);
+        }
+    }
+}

@@ -158,3 +158,71 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::parse;
+
+    /// HALF_UP rounding of `units / 10^digits` to `scale` fraction digits, in integers.
+    fn reference(units: i64, digits: u32, scale: u32) -> String {
+        let negative = units < 0;
+        let magnitude = i128::from(units).abs();
+        let scaled = if scale >= digits {
+            magnitude * 10_i128.pow(scale - digits)
+        } else {
+            let divisor = 10_i128.pow(digits - scale);
+            let (q, r) = (magnitude / divisor, magnitude % divisor);
+            if r * 2 >= divisor {
+                q + 1
+            } else {
+                q
+            }
+        };
+        let text = format!("{scaled:0>width$}", width = scale as usize + 1);
+        let (int, frac) = text.split_at(text.len() - scale as usize);
+        let sign = if negative && scaled != 0 { "-" } else { "" };
+        if scale == 0 {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac}")
+        }
+    }
+
+    fn text(units: i64, digits: u32) -> String {
+        let magnitude = format!(
+            "{:0>width$}",
+            units.unsigned_abs(),
+            width = digits as usize + 1
+        );
+        let (int, frac) = magnitude.split_at(magnitude.len() - digits as usize);
+        let sign = if units < 0 { "-" } else { "" };
+        if digits == 0 {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac}")
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_integer_half_up_rounding(units in any::<i64>(), digits in 0u32..12, scale in 0u32..12) {
+            let input = text(units, digits);
+            prop_assert_eq!(parse(&input, 38, scale as u8).unwrap(), reference(units, digits, scale));
+        }
+
+        #[test]
+        fn exponent_form_equals_plain_form(units in any::<i32>(), exp in -8i32..8, scale in 0u32..10) {
+            let plain = if exp >= 0 {
+                format!("{units}{}", "0".repeat(exp as usize))
+            } else {
+                text(i64::from(units), exp.unsigned_abs())
+            };
+            prop_assert_eq!(
+                parse(&format!("{units}E{exp}"), 38, scale as u8).unwrap(),
+                parse(&plain, 38, scale as u8).unwrap()
+            );
+        }
+    }
+}
