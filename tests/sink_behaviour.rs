@@ -377,3 +377,51 @@ async fn retries_stop_at_the_invocation_deadline() {
     );
     assert!(emu.rows("t").is_empty());
 }
+
+#[tokio::test]
+async fn record_time_spreads_one_batch_over_windows_of_a_custom_partition_column() {
+    let emu = Emulator::start().await;
+    emu.create_table(
+        "CREATE TABLE d(topic STRING, `partition` BIGINT, `offset` BIGINT, value STRING) PARTITIONED BY (ds STRING);",
+    );
+    let config = emu.config(
+        "d",
+        &[
+            ("MC_MODE", "VALUE"),
+            ("MC_PARTITION_COLUMN", "ds"),
+            ("MC_PARTITION_TIME_SOURCE", "record"),
+            ("MC_USE_NEW_PARTITION_FORMAT", "true"),
+        ],
+    );
+    let shared = emu.shared(&config).await;
+    // 2023-07-13 21:13:59.999 and 21:14:00.000 in Shanghai, then back in the first minute.
+    let json = r#"{"eventSource":"aws:kafka","records":{"w-0":[
+        {"topic":"w","partition":0,"offset":0,"timestamp":1689254039999,"value":"YQ=="},
+        {"topic":"w","partition":0,"offset":1,"timestamp":1689254040000,"value":"Yg=="},
+        {"topic":"w","partition":0,"offset":2,"timestamp":1689254000000,"value":"Yw=="}]}}"#;
+    let summary = handler(&shared, invocation(serde_json::from_str(json).unwrap()))
+        .await
+        .unwrap();
+    let per_partition: Vec<(&str, u64)> = summary
+        .rows_written
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        per_partition,
+        vec![("2023-07-13 21:13", 2), ("2023-07-13 21:14", 1)]
+    );
+    let rows: Vec<(String, Value)> = emu
+        .rows("d")
+        .into_iter()
+        .map(|(pt, r)| (pt, r[3].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("2023-07-13 21:13".to_string(), s("a")),
+            ("2023-07-13 21:13".to_string(), s("c")),
+            ("2023-07-13 21:14".to_string(), s("b")),
+        ]
+    );
+}
