@@ -28,16 +28,36 @@ fn offsets(emu: &Emulator, table: &str) -> Vec<i64> {
         .collect()
 }
 
+fn refuse_session_creation(emu: &Emulator) {
+    emu.handle
+        .faults()
+        .inject(
+            FaultKind::CreateSession,
+            FaultAction::Fail {
+                status: 500,
+                code: "InternalServerError".into(),
+                message: "no new sessions".into(),
+            },
+            100,
+        )
+        .unwrap();
+}
+
 #[tokio::test]
 async fn stream_mode_keeps_the_session_across_invocations() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
-    let config = emu.config("t", &[("MC_USE_STREAMING", "true")]);
+    let config = emu.config(
+        "t",
+        &[("MC_USE_STREAMING", "true"), ("MC_RETRY_TIMES", "0")],
+    );
     let shared = emu.shared(&config).await;
-    for _ in 0..2 {
-        let summary = handler(&shared, event("msk-text")).await.unwrap();
-        assert_eq!(summary.rows_total(), 2);
-    }
+    let summary = handler(&shared, event("msk-text")).await.unwrap();
+    assert_eq!(summary.rows_total(), 2);
+    // From now on no session can be created: the second invocation must reuse the first's.
+    refuse_session_creation(&emu);
+    let summary = handler(&shared, event("msk-text")).await.unwrap();
+    assert_eq!(summary.rows_total(), 2);
     let rows = emu.rows("t");
     assert_eq!(offsets(&emu, "t"), vec![0, 1, 0, 1]);
     assert_eq!(
@@ -53,6 +73,19 @@ async fn stream_mode_keeps_the_session_across_invocations() {
     );
     let partitions = emu.handle.catalog().partitions("emulator", "t").unwrap();
     assert_eq!(partitions.len(), 1);
+}
+
+#[tokio::test]
+async fn batch_mode_opens_a_session_per_invocation() {
+    let emu = Emulator::start().await;
+    emu.create_table(TEXT_DDL);
+    let config = emu.config("t", &[("MC_RETRY_TIMES", "0")]);
+    let shared = emu.shared(&config).await;
+    handler(&shared, event("msk-text")).await.unwrap();
+    refuse_session_creation(&emu);
+    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    assert!(err.to_string().contains("no new sessions"), "{err}");
+    assert_eq!(offsets(&emu, "t"), vec![0, 1]);
 }
 
 #[tokio::test]
