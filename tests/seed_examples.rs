@@ -283,3 +283,40 @@ async fn record_time_partitions_match_the_seed_minute() {
     let pts: Vec<String> = emu.rows("t").into_iter().map(|(pt, _)| pt).collect();
     assert_eq!(pts, vec!["2023-07-13 21", "2023-07-13 21"]);
 }
+
+/// The seed's own connector file, unchanged, with only the endpoint, project and AccessKey
+/// overridden by environment variables to point at the emulator.
+#[tokio::test]
+async fn seed_connector_file_works_unchanged() {
+    use maxcompute_emulator::config::{DEFAULT_ACCESS_ID, DEFAULT_ACCESS_KEY, DEFAULT_PROJECT};
+    use maxcompute_kafka_sink::config::SinkConfig;
+
+    let emu = Emulator::start().await;
+    emu.create_table(
+        "CREATE TABLE IF NOT EXISTS table_text(topic STRING, `partition` BIGINT, `offset` BIGINT, key STRING, value STRING) PARTITIONED BY (pt STRING);",
+    );
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/odps-sink-connector-text.json");
+    let config = SinkConfig::from_vars([
+        ("MC_SINK_CONFIG_FILE", file.to_str().unwrap().to_string()),
+        ("MC_ENDPOINT", emu.handle.api_endpoint()),
+        ("MC_TUNNEL_ENDPOINT", emu.handle.tunnel_endpoint()),
+        ("MC_PROJECT", DEFAULT_PROJECT.to_string()),
+        ("MC_ACCESS_ID", DEFAULT_ACCESS_ID.to_string()),
+        ("MC_ACCESS_KEY", DEFAULT_ACCESS_KEY.to_string()),
+        ("TZ", ":UTC".to_string()),
+    ])
+    .unwrap();
+    assert_eq!(config.target.schema.as_deref(), Some("default"));
+    let shared = emu.shared(&config).await;
+    let before = Utc::now();
+    handler(&shared, event("self-managed-text")).await.unwrap();
+    let after = Utc::now();
+    let rows = emu.rows("table_text");
+    let utc_minute = |t: DateTime<Utc>| t.format("%m-%d-%Y %H:%M").to_string();
+    for (pt, _) in &rows {
+        assert!([utc_minute(before), utc_minute(after)].contains(pt), "{pt}");
+    }
+    let values: Vec<Value> = rows.into_iter().map(|(_, r)| r[4].clone()).collect();
+    assert_eq!(values, vec![s("abc"), s("edf")]);
+}
