@@ -28,11 +28,11 @@ pub enum Value {
     Decimal(String),
     /// JSON: the JSON text, sent verbatim.
     Json(String),
-    /// ARRAY<T>; elements may be `Null`.
+    /// `ARRAY<T>`; elements may be `Null`.
     Array(Vec<Value>),
-    /// MAP<K,V> as entries in order; values may be `Null`.
+    /// `MAP<K,V>` as entries in order; values may be `Null`.
     Map(Vec<(Value, Value)>),
-    /// STRUCT<...>: one value per declared field, in declaration order.
+    /// `STRUCT<...>`: one value per declared field, in declaration order.
     Struct(Vec<Value>),
 }
 
