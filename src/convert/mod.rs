@@ -11,6 +11,7 @@ mod error;
 mod flatten;
 mod json;
 pub mod layout;
+mod nested;
 mod text;
 pub mod types;
 

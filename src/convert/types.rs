@@ -126,68 +126,14 @@ pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeEr
             Ok(Value::Binary(bytes))
         }
         TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => {
-            let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let raw: &serde_json::value::RawValue = serde_json::from_str(text).map_err(|e| {
                 TypeError(format!(
                     "{} is not JSON, which {ty} columns need ({e})",
                     excerpt(text)
                 ))
             })?;
-            from_json(&json, ty, zone)
+            super::nested::from_raw(raw, ty, zone)
         }
-    }
-}
-
-/// Converts a parsed JSON value (FLATTEN, nested values of ARRAY/MAP/STRUCT).
-pub fn from_json(json: &serde_json::Value, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeError> {
-    use serde_json::Value as J;
-    match (json, ty) {
-        (J::Null, _) => Ok(Value::Null),
-        (J::String(s), _) => from_text(s, ty, zone),
-        (J::Bool(b), TypeInfo::Boolean) => Ok(Value::Boolean(*b)),
-        (J::Array(items), TypeInfo::Array(element)) => items
-            .iter()
-            .map(|item| from_json(item, element, zone))
-            .collect::<Result<_, _>>()
-            .map(Value::Array),
-        (J::Object(entries), TypeInfo::Map(k, v)) => entries
-            .iter()
-            .map(|(key, value)| Ok((from_text(key, k, zone)?, from_json(value, v, zone)?)))
-            .collect::<Result<_, _>>()
-            .map(Value::Map),
-        (J::Object(entries), TypeInfo::Struct(fields)) => {
-            if let Some(extra) = entries
-                .keys()
-                .find(|k| !fields.iter().any(|(name, _)| name.eq_ignore_ascii_case(k)))
-            {
-                return fail(format!("{ty} has no field named {extra:?}"));
-            }
-            fields
-                .iter()
-                .map(|(name, field_ty)| {
-                    let value = entries
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v)
-                        .unwrap_or(&J::Null);
-                    from_json(value, field_ty, zone)
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::Struct)
-        }
-        (
-            J::Array(_) | J::Object(_),
-            TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_),
-        ) => fail(format!("a JSON {} does not fit {ty}", kind(json))),
-        // Numbers, booleans and nested JSON become text first, as the connector does.
-        (other, _) => from_text(&other.to_string(), ty, zone),
-    }
-}
-
-fn kind(json: &serde_json::Value) -> &'static str {
-    match json {
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
-        _ => "scalar",
     }
 }
 
