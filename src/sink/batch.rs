@@ -14,7 +14,7 @@ pub async fn write(
     table: &str,
     schema: &TableSchema,
     spec: PartitionSpec,
-    batch: &PartitionBatch,
+    batch: PartitionBatch,
     deadline: Option<Instant>,
 ) -> Result<(), InvocationError> {
     let tunnel = |source| InvocationError::Tunnel {
@@ -32,16 +32,12 @@ pub async fn write(
         .await
         .map_err(tunnel)?;
     super::check_schema(table, schema, session.schema())?;
+    let rows = batch.rows();
     let mut ids = Vec::with_capacity(batch.blocks.len());
-    for (id, block) in batch.blocks.iter().enumerate() {
+    for (id, block) in batch.blocks.into_iter().enumerate() {
         let id = u32::try_from(id).unwrap_or(u32::MAX);
         session
-            .upload_block(
-                id,
-                block.bytes.clone().into(),
-                Compression::Deflate,
-                deadline,
-            )
+            .upload_block(id, block.bytes.into(), Compression::Deflate, deadline)
             .await
             .map_err(tunnel)?;
         ids.push(id);
@@ -52,7 +48,7 @@ pub async fn write(
         partition = %batch.value,
         upload_id = session.upload_id(),
         blocks = ids.len(),
-        rows = batch.rows(),
+        rows,
         "committed upload session"
     );
     Ok(())

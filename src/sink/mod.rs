@@ -127,12 +127,13 @@ impl Sink {
         )
         .await?;
 
-        for batch in &prepared.partitions {
+        for batch in prepared.partitions {
             let spec = PartitionSpec::new([(self.partition_column.as_str(), batch.value.as_str())])
                 .map_err(|e| InvocationError::PartitionValue {
                     value: batch.value.clone(),
                     reason: e.to_string(),
                 })?;
+            let (value, rows) = (batch.value.clone(), batch.rows());
             if self.use_streaming {
                 self.streams
                     .write(
@@ -155,9 +156,7 @@ impl Sink {
                 )
                 .await?;
             }
-            summary
-                .rows_written
-                .insert(batch.value.clone(), batch.rows());
+            summary.rows_written.insert(value, rows);
         }
         Ok(())
     }

@@ -67,16 +67,16 @@ impl StreamSessions {
         table: &str,
         schema: &TableSchema,
         spec: PartitionSpec,
-        batch: &PartitionBatch,
+        batch: PartitionBatch,
         deadline: Option<Instant>,
     ) -> Result<(), InvocationError> {
         let session = self
             .get(client, table, schema, &spec, &batch.value, deadline)
             .await?;
-        for block in &batch.blocks {
+        for block in batch.blocks {
             let result = session
                 .write_pack(
-                    block.bytes.clone().into(),
+                    block.bytes.into(),
                     Compression::Deflate,
                     Some(block.records),
                     deadline,
