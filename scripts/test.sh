@@ -35,4 +35,7 @@ if [ ${#pytest_dirs[@]} -gt 0 ]; then
   step "pytest ${pytest_dirs[*]}"
   "$root/.venv/bin/python" -m pytest -q "${pytest_dirs[@]}"
 fi
+step "cargo lambda build --release --arm64 (the deployable bootstrap, aarch64 ELF check)"
+bash scripts/build-lambda.sh
+
 step "all tests passed"
