@@ -21,6 +21,10 @@ pub const USER_AGENT: &str = concat!("maxcompute-kafka-sink/", env!("CARGO_PKG_V
 const MIN_MARGIN: Duration = Duration::from_secs(1);
 const MAX_MARGIN: Duration = Duration::from_secs(5);
 
+/// Time the start-up checks may take. Lambda gives the init phase 10 s; an unreachable endpoint
+/// or a refused AssumeRole must fail within it with its own message, not a platform timeout.
+pub const STARTUP_BUDGET: Duration = Duration::from_secs(8);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot build the MaxCompute client: {0}")]
@@ -72,7 +76,7 @@ impl Shared {
         }
         let client = TunnelClient::new(client_config).map_err(StartupError::Client)?;
         let schema = client
-            .table_schema(&config.target.table, None)
+            .table_schema(&config.target.table, Some(Instant::now() + STARTUP_BUDGET))
             .await
             .map_err(|source| StartupError::Schema {
                 project: config.target.project.clone(),

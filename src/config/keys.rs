@@ -30,6 +30,7 @@ pub const REGION_ID: &str = "region_id";
 pub const ROLE_NAME: &str = "role_name";
 pub const STS_ENDPOINT: &str = "sts.endpoint";
 pub const CLIENT_TIMEOUT_MS: &str = "client_timeout_ms";
+pub const STS_DURATION_SECONDS: &str = "sts.duration_seconds";
 pub const FORMAT: &str = "format";
 pub const MODE: &str = "mode";
 pub const PARTITION_WINDOW_TYPE: &str = "partition_window_type";
@@ -67,6 +68,7 @@ pub const KEYS: &[Key] = &[
     key(ROLE_NAME, "MC_ROLE_NAME"),
     key(STS_ENDPOINT, "MC_STS_ENDPOINT"),
     key(CLIENT_TIMEOUT_MS, "MC_CLIENT_TIMEOUT_MS"),
+    key(STS_DURATION_SECONDS, "MC_STS_DURATION_SECONDS"),
     key(FORMAT, "MC_FORMAT"),
     key(MODE, "MC_MODE"),
     key(PARTITION_WINDOW_TYPE, "MC_PARTITION_WINDOW_TYPE"),

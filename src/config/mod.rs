@@ -102,6 +102,8 @@ pub struct CredentialConfig {
     pub role_name: Option<String>,
     pub sts_endpoint: String,
     pub client_timeout_ms: u64,
+    /// Lifetime asked of AssumeRole (`DurationSeconds`).
+    pub sts_duration_seconds: u64,
 }
 
 /// How the partition column's value is computed.
@@ -150,6 +152,7 @@ pub const BUFFER_SIZE_KB_RANGE: std::ops::RangeInclusive<u32> = 1024..=1_024_000
 pub const DEFAULT_RETRY_TIMES: u32 = 3;
 pub const MAX_RETRY_TIMES: u32 = 100;
 pub const DEFAULT_CLIENT_TIMEOUT_MS: u64 = 39_600_000;
+pub const DEFAULT_STS_DURATION_SECONDS: u64 = 3600;
 pub const DEFAULT_STS_ENDPOINT: &str = "sts.aliyuncs.com";
 pub const DEFAULT_RECORD_BATCH_SIZE: u32 = 8000;
 pub const DEFAULT_PARTITION_COLUMN: &str = "pt";

@@ -254,7 +254,13 @@ fn numbers_out_of_range_are_rejected() {
             "MC_CLIENT_TIMEOUT_MS",
             "0",
             "client_timeout_ms",
-            "an integer from 1 to 18446744073709551615",
+            "an integer from 60000 to 18446744073709551615",
+        ),
+        (
+            "MC_STS_DURATION_SECONDS",
+            "60",
+            "sts.duration_seconds",
+            "an integer from 900 to 43200",
         ),
         (
             "MC_SINK_POOL_SIZE",

@@ -118,10 +118,17 @@ pub(super) fn build(raw: RawConfig, tz_env: Option<&str>) -> Result<SinkConfig, 
         sts_endpoint: v
             .text(keys::STS_ENDPOINT)
             .unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
+        // Below a minute every invocation would pay an AssumeRole round trip.
         client_timeout_ms: v.integer(
             keys::CLIENT_TIMEOUT_MS,
             DEFAULT_CLIENT_TIMEOUT_MS,
-            1..=u64::MAX,
+            60_000..=u64::MAX,
+        )?,
+        // STS accepts 900 s up to the role's maximum session duration (at most 12 h).
+        sts_duration_seconds: v.integer(
+            keys::STS_DURATION_SECONDS,
+            DEFAULT_STS_DURATION_SECONDS,
+            900..=43_200,
         )?,
     };
     if credentials.account_type == AccountType::Sts {

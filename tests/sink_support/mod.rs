@@ -29,6 +29,11 @@ impl Emulator {
         Emulator { handle, _dir: dir }
     }
 
+    /// An emulator started by the test with its own configuration, and the directory it keeps.
+    pub fn from_parts(handle: EmulatorHandle, dir: tempfile::TempDir) -> Emulator {
+        Emulator { handle, _dir: dir }
+    }
+
     pub fn create_table(&self, ddl: &str) {
         self.handle
             .catalog()

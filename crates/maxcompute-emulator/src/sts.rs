@@ -366,9 +366,10 @@ impl Sts {
 
         let lifetime = self.config.lifetime_override.unwrap_or(duration);
         // Whole seconds, rounded down, so the client-visible Expiration is never later than the
-        // instant the server starts refusing the token.
+        // instant the server starts refusing the token. Dated on the expiry clock, so that after
+        // `advance_clock` new tokens are valid for their whole lifetime, as after a real wait.
         let expires_at =
-            (Utc::now() + TimeDelta::from_std(lifetime).unwrap_or(TimeDelta::MAX)).trunc_subsecs(0);
+            (self.now() + TimeDelta::from_std(lifetime).unwrap_or(TimeDelta::MAX)).trunc_subsecs(0);
         let credential_id = format!("STS.{}", Alphanumeric.sample_string(&mut rand::rng(), 24));
         let credential_secret = Alphanumeric.sample_string(&mut rand::rng(), 44);
         let mut token_bytes = [0u8; 96];
