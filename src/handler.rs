@@ -109,14 +109,23 @@ pub async fn handler(
     shared.sink.process(&event.payload, started, deadline).await
 }
 
+/// Lambda's longest timeout. A deadline no later than this after the Unix epoch cannot be an
+/// epoch time: local runtime emulators (cargo-lambda 1.9 sends `600000`) send the remaining
+/// time instead, and reading it as 1970 would make every write give up at once.
+const MAX_RELATIVE_DEADLINE_MS: u64 = 15 * 60 * 1000;
+
 /// Time this invocation may spend: until the Lambda deadline (epoch ms) less a margin; `None`
 /// when the context carries no deadline (0), as in direct calls.
 fn budget(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
     if deadline_ms == 0 {
         return None;
     }
-    let end = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    let remaining = end.duration_since(now).unwrap_or(Duration::ZERO);
+    let remaining = if deadline_ms <= MAX_RELATIVE_DEADLINE_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        let end = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+        end.duration_since(now).unwrap_or(Duration::ZERO)
+    };
     let margin = (remaining / 10).clamp(MIN_MARGIN, MAX_MARGIN);
     Some(remaining.saturating_sub(margin))
 }
@@ -153,5 +162,13 @@ mod tests {
         assert_eq!(budget(1_020_000, now), Some(Duration::from_secs(18)));
         // Already past: nothing left, so the next call gives up at once.
         assert_eq!(budget(999_000, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_deadline_within_fifteen_minutes_of_the_epoch_is_the_remaining_time() {
+        let now = SystemTime::now();
+        // cargo-lambda's runtime API: 600 s remaining, less the 5 s margin.
+        assert_eq!(budget(600_000, now), Some(Duration::from_secs(595)));
+        assert_eq!(budget(900_000, now), Some(Duration::from_secs(895)));
     }
 }
