@@ -13,8 +13,8 @@
 # Each example has its own connector configuration (demo/<example>.connector.json, the seed's
 # odps-sink-connector.json; endpoint, project, keys and the error topic's brokers are overridden
 # with MC_* variables), so each gets its own function process behind its own
-# `cargo lambda watch --only-lambda-apis` runtime API (through demo/runtime-api-proxy.py, which
-# fixes cargo-lambda's invocation deadline header), and its own kafka-trigger.
+# `cargo lambda watch --only-lambda-apis` runtime API (cargo lambda watch runs one function
+# configuration), and its own kafka-trigger.
 #
 # Environment: DEMO_TIMEOUT_SECS (default 180) bounds the wait for the rows;
 # DEMO_SKIP_SETUP=1 skips scripts/setup.sh. Logs of every process: .local/demo/logs/.
@@ -152,16 +152,12 @@ for ex in "${examples[@]}"; do
   start "lambda-api-$name" cargo lambda watch --only-lambda-apis --invoke-address 127.0.0.1 \
     --invoke-port "$port"
   wait_port "$port" "cargo lambda watch ($name)"
-  # cargo-lambda sends the fixed `lambda-runtime-deadline-ms: 600000` (a duration, not the
-  # epoch milliseconds the Runtime API specifies), which a deadline-aware function reads as a
-  # deadline in 1970; demo/runtime-api-proxy.py rewrites it to now + 600 s.
-  proxy_port=$(free_port)
-  start "runtime-proxy-$name" python3 demo/runtime-api-proxy.py "$proxy_port" "$port"
-  wait_port "$proxy_port" "runtime API proxy ($name)"
   # The runtime API of `--only-lambda-apis` serves the function named `_`.
   env_vars=(
-    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$proxy_port/.rt"
-    AWS_LAMBDA_FUNCTION_NAME=_
+    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt"
+    # Only the runtime API routes by the name `_`; the function reports its own name in logs and
+    # in the error topic's connector-name header.
+    AWS_LAMBDA_FUNCTION_NAME="maxcompute-kafka-sink-$name"
     AWS_LAMBDA_FUNCTION_VERSION=1
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512
     MC_SINK_CONFIG_FILE="$root/demo/$name.connector.json"
