@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use percent_encoding::percent_decode_str;
+use serde::Deserialize;
 
 /// The decoded query parameters of a request, in request order. Names are kept as sent; lookups
 /// are exact, as the services' parameters are lower-case.
@@ -58,6 +59,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Query::parse(parts.uri.query()))
     }
+}
+
+/// The table a request addresses, taken from the `{project}` and `{table}` path parameters. The
+/// three-level routes also carry `{schema}`, which is left out: the catalog keys tables by project
+/// and name, so both route levels address the same table.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TableRef {
+    pub project: String,
+    pub table: String,
 }
 
 /// The URL-decoded path.

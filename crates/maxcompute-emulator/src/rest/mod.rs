@@ -14,16 +14,16 @@ use http::{HeaderValue, StatusCode};
 use crate::error::{new_request_id, ErrorFormat, OdpsError, REQUEST_ID_HEADER};
 use crate::faults::{FaultKind, Interception};
 use crate::partition::{parse_pairs, PartitionSpec};
-use crate::request::Query;
+use crate::request::{Query, TableRef};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{project}", get(project))
-        .route("/projects/{project}/tables/{table}", get(table_two_level))
+        .route("/projects/{project}/tables/{table}", get(table_metadata))
         .route(
             "/projects/{project}/schemas/{schema}/tables/{table}",
-            get(table_three_level),
+            get(table_metadata),
         )
         .route("/projects/{project}/tunnel", get(tunnel_service))
         .route("/projects/{project}/instances", post(instances::create))
@@ -68,24 +68,12 @@ async fn project(State(state): State<AppState>, Path(project): Path<String>) -> 
     )
 }
 
-async fn table_two_level(
-    State(state): State<AppState>,
-    Path((project, table)): Path<(String, String)>,
-    query: Query,
-) -> Response {
-    table_metadata(state, project, table, query).await
-}
-
-async fn table_three_level(
-    State(state): State<AppState>,
-    Path((project, _schema, table)): Path<(String, String, String)>,
-    query: Query,
-) -> Response {
-    table_metadata(state, project, table, query).await
-}
-
 /// `GET …/tables/<t>` with `?extended`, `?partition=<spec>` or `?partitions`.
-async fn table_metadata(state: AppState, project: String, table: String, query: Query) -> Response {
+async fn table_metadata(
+    State(state): State<AppState>,
+    Path(TableRef { project, table }): Path<TableRef>,
+    query: Query,
+) -> Response {
     let id = new_request_id();
     match state.faults.intercept(FaultKind::TableMetadata, &id).await {
         Interception::Respond(r) => return r,

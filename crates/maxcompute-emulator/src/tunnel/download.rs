@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use maxcompute_tunnel::Compression;
 use serde_json::json;
 
-use super::{json_response, TableRef};
+use super::{json_result, TableRef};
 use crate::error::OdpsError;
 use crate::partition::PartitionSpec;
 use crate::records;
@@ -49,10 +49,7 @@ pub fn create(state: AppState, table: TableRef, query: Query, request_id: String
         state.sessions.insert_download(session);
         Ok(body)
     })();
-    match result {
-        Ok(body) => json_response(StatusCode::CREATED, &request_id, &body),
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    json_result(StatusCode::CREATED, &request_id, result)
 }
 
 fn find(state: &AppState, query: &Query) -> Result<Arc<DownloadSession>, OdpsError> {
@@ -71,10 +68,8 @@ fn find(state: &AppState, query: &Query) -> Result<Arc<DownloadSession>, OdpsErr
 
 /// `GET …/tables/<t>?downloadid=`.
 pub fn status(state: AppState, query: Query, request_id: String) -> Response {
-    match find(&state, &query) {
-        Ok(s) => json_response(StatusCode::OK, &request_id, &session_json(&s)),
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    let result = find(&state, &query).map(|s| session_json(&s));
+    json_result(StatusCode::OK, &request_id, result)
 }
 
 /// `(start,count)`.

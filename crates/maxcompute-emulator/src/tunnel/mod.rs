@@ -14,31 +14,28 @@ use axum::routing::any;
 use axum::Router;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::error::{new_request_id, REQUEST_ID_HEADER};
-use crate::request::Query;
-use crate::state::AppState;
+use maxcompute_tunnel::TableSchema;
 
-/// The table a request addresses.
-#[derive(Debug, Clone)]
-pub struct TableRef {
-    pub project: String,
-    pub table: String,
-}
+use crate::error::{new_request_id, OdpsError, REQUEST_ID_HEADER};
+use crate::records::{self, ValidBody};
+use crate::request::Query;
+pub use crate::request::TableRef;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects/{project}/tables/{table}", any(table_two_level))
+        .route("/projects/{project}/tables/{table}", any(table_resource))
         .route(
             "/projects/{project}/schemas/{schema}/tables/{table}",
-            any(table_three_level),
+            any(table_resource),
         )
         .route(
             "/projects/{project}/tables/{table}/streams",
-            any(streams_two_level),
+            any(streams_resource),
         )
         .route(
             "/projects/{project}/schemas/{schema}/tables/{table}/streams",
-            any(streams_three_level),
+            any(streams_resource),
         )
 }
 
@@ -56,6 +53,34 @@ pub fn json_response(status: StatusCode, request_id: &str, body: &serde_json::Va
     response
 }
 
+/// The JSON body of a successful request, or the service's error document, with the request id
+/// header either way.
+pub fn json_result(
+    status: StatusCode,
+    request_id: &str,
+    result: Result<serde_json::Value, OdpsError>,
+) -> Response {
+    match result {
+        Ok(body) => json_response(status, request_id, &body),
+        Err(e) => e.into_response_with_id(request_id),
+    }
+}
+
+/// Decodes a record body as the request's `Content-Encoding` says and checks every record
+/// against `schema` within the emulator's field size limit, as block uploads and stream writes
+/// both must.
+pub fn validate_request_body(
+    state: &AppState,
+    schema: &TableSchema,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ValidBody, OdpsError> {
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    records::validate_body(schema, body, encoding, state.max_field_size)
+}
+
 /// An empty body with the request id header.
 pub fn empty_response(status: StatusCode, request_id: &str) -> Response {
     let mut response = status.into_response();
@@ -65,47 +90,9 @@ pub fn empty_response(status: StatusCode, request_id: &str) -> Response {
     response
 }
 
-async fn table_two_level(
-    State(state): State<AppState>,
-    Path((project, table)): Path<(String, String)>,
-    method: Method,
-    query: Query,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    table_resource(
-        state,
-        TableRef { project, table },
-        method,
-        query,
-        headers,
-        body,
-    )
-    .await
-}
-
-async fn table_three_level(
-    State(state): State<AppState>,
-    Path((project, _schema, table)): Path<(String, String, String)>,
-    method: Method,
-    query: Query,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    table_resource(
-        state,
-        TableRef { project, table },
-        method,
-        query,
-        headers,
-        body,
-    )
-    .await
-}
-
 async fn table_resource(
-    state: AppState,
-    table: TableRef,
+    State(state): State<AppState>,
+    Path(table): Path<TableRef>,
     method: Method,
     query: Query,
     headers: HeaderMap,
@@ -128,47 +115,9 @@ async fn table_resource(
     }
 }
 
-async fn streams_two_level(
-    State(state): State<AppState>,
-    Path((project, table)): Path<(String, String)>,
-    method: Method,
-    query: Query,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    streams_resource(
-        state,
-        TableRef { project, table },
-        method,
-        query,
-        headers,
-        body,
-    )
-    .await
-}
-
-async fn streams_three_level(
-    State(state): State<AppState>,
-    Path((project, _schema, table)): Path<(String, String, String)>,
-    method: Method,
-    query: Query,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    streams_resource(
-        state,
-        TableRef { project, table },
-        method,
-        query,
-        headers,
-        body,
-    )
-    .await
-}
-
 async fn streams_resource(
-    state: AppState,
-    table: TableRef,
+    State(state): State<AppState>,
+    Path(table): Path<TableRef>,
     method: Method,
     query: Query,
     headers: HeaderMap,

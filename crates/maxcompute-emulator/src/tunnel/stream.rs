@@ -8,10 +8,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
 
 use super::upload::resolve_target;
-use super::{json_response, TableRef};
+use super::{json_result, validate_request_body, TableRef};
 use crate::error::OdpsError;
 use crate::faults::{drop_connection_response, FaultKind, Interception};
-use crate::records;
 use crate::request::Query;
 use crate::state::AppState;
 use crate::tunnel::sessions::{expired, lock_session, new_session_id, StreamSession};
@@ -86,10 +85,7 @@ pub async fn create(
         state.sessions.insert_stream(session);
         Ok(body)
     })();
-    match result {
-        Ok(body) => json_response(StatusCode::OK, &request_id, &body),
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    json_result(StatusCode::OK, &request_id, result)
 }
 
 fn find(
@@ -161,10 +157,7 @@ pub async fn write(
                     "slot id `{raw_slot}` is not one of the session's {slots} slots"
                 ))
             })?;
-        let encoding = headers
-            .get(http::header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok());
-        let valid = records::validate_body(&target.schema, &body, encoding, state.max_field_size)?;
+        let valid = validate_request_body(&state, &target.schema, &headers, &body)?;
         if let Some(declared) = query.get("record_count") {
             if declared.parse::<u64>().ok() != Some(valid.record_count) {
                 return Err(OdpsError::malformed_data_stream(format!(
@@ -205,11 +198,6 @@ pub async fn write(
 /// `GET` (or go's `POST`) `…/streams?uploadid=`: the session again.
 pub fn reload(state: AppState, table: TableRef, query: Query, request_id: String) -> Response {
     let id = query.get("uploadid").unwrap_or_default();
-    match find(&state, &table, id) {
-        Ok(shared) => {
-            let body = session_json(&state, &lock_session(&shared));
-            json_response(StatusCode::OK, &request_id, &body)
-        }
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    let result = find(&state, &table, id).map(|s| session_json(&state, &lock_session(&s)));
+    json_result(StatusCode::OK, &request_id, result)
 }

@@ -6,11 +6,10 @@ use chrono::Utc;
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::{json_response, TableRef};
+use super::{json_response, json_result, validate_request_body, TableRef};
 use crate::error::OdpsError;
 use crate::faults::{drop_connection_response, FaultKind, Interception};
 use crate::partition::PartitionSpec;
-use crate::records;
 use crate::request::Query;
 use crate::state::AppState;
 use crate::tunnel::sessions::{
@@ -119,10 +118,7 @@ pub async fn create(
         state.sessions.insert_upload(session);
         Ok(body)
     })();
-    match result {
-        Ok(body) => json_response(StatusCode::CREATED, &request_id, &body),
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    json_result(StatusCode::CREATED, &request_id, result)
 }
 
 /// Finds the session and checks it belongs to this table and partition.
@@ -208,10 +204,7 @@ pub async fn put_block(
             check_writable(&state, &s)?;
             s.target.schema.clone()
         };
-        let encoding = headers
-            .get(http::header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok());
-        let valid = records::validate_body(&schema, &body, encoding, state.max_field_size)?;
+        let valid = validate_request_body(&state, &schema, &headers, &body)?;
         let mut s = lock_session(&shared);
         // The session may have been committed while this block was being decoded.
         check_writable(&state, &s)?;
@@ -235,13 +228,8 @@ pub async fn put_block(
 /// `GET …/tables/<t>?uploadid=`: the session with its block list.
 pub fn status(state: AppState, table: TableRef, query: Query, request_id: String) -> Response {
     let id = query.get("uploadid").unwrap_or_default();
-    match find(&state, &table, &query, id) {
-        Ok(shared) => {
-            let body = session_json(&state, &lock_session(&shared));
-            json_response(StatusCode::OK, &request_id, &body)
-        }
-        Err(e) => e.into_response_with_id(&request_id),
-    }
+    let result = find(&state, &table, &query, id).map(|s| session_json(&state, &lock_session(&s)));
+    json_result(StatusCode::OK, &request_id, result)
 }
 
 /// `POST …/tables/<t>?uploadid=`: publishes every uploaded block atomically.
