@@ -5,7 +5,7 @@ use maxcompute_tunnel::Value;
 
 use super::error::Reason;
 use super::layout::Target;
-use super::types::{self, TypeError};
+use super::part_within_field_limit;
 use crate::event::{KafkaRecord, Part};
 
 pub fn fill(
@@ -14,16 +14,7 @@ pub fn fill(
     target: &Target,
     row: &mut [Value],
 ) -> Result<(), Reason> {
-    if let Some(bytes) = record.part_bytes(part)? {
-        if bytes.len() > types::MAX_FIELD_BYTES {
-            return Err(Reason::column(
-                &target.name,
-                TypeError(format!(
-                    "the {part} is {} bytes, more than MaxCompute's 8 MiB field limit",
-                    bytes.len()
-                )),
-            ));
-        }
+    if let Some(bytes) = part_within_field_limit(record, part, target)? {
         row[target.index] = Value::Binary(bytes);
     }
     Ok(())

@@ -4,7 +4,7 @@ use maxcompute_tunnel::{TypeInfo, Value};
 
 use super::error::Reason;
 use super::layout::Target;
-use super::types::{self, TypeError};
+use super::part_within_field_limit;
 use crate::event::{KafkaRecord, Part};
 
 pub fn fill(
@@ -13,18 +13,9 @@ pub fn fill(
     target: &Target,
     row: &mut [Value],
 ) -> Result<(), Reason> {
-    let Some(bytes) = record.part_bytes(part)? else {
+    let Some(bytes) = part_within_field_limit(record, part, target)? else {
         return Ok(());
     };
-    if bytes.len() > types::MAX_FIELD_BYTES {
-        return Err(Reason::column(
-            &target.name,
-            TypeError(format!(
-                "the {part} is {} bytes, more than MaxCompute's 8 MiB field limit",
-                bytes.len()
-            )),
-        ));
-    }
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
         return Err(Reason::InvalidJson {

@@ -18,6 +18,9 @@ pub mod types;
 pub use error::{ConvertError, Reason};
 pub use layout::{Layout, SchemaMismatch};
 
+use layout::Target;
+use types::TypeError;
+
 use maxcompute_tunnel::{TableSchema, Value};
 
 use crate::config::{Format, Mode, SinkConfig};
@@ -122,6 +125,29 @@ impl Converter {
             }
         }
     }
+}
+
+/// The key or value bytes for a column that takes the whole part (TEXT, BINARY, JSON), `None`
+/// when the part is null. A part over MaxCompute's 8 MiB field limit is this column's error,
+/// reported before any format copies or parses it.
+fn part_within_field_limit(
+    record: &KafkaRecord,
+    part: Part,
+    target: &Target,
+) -> Result<Option<Vec<u8>>, Reason> {
+    let Some(bytes) = record.part_bytes(part)? else {
+        return Ok(None);
+    };
+    if bytes.len() > types::MAX_FIELD_BYTES {
+        return Err(Reason::column(
+            &target.name,
+            TypeError(format!(
+                "the {part} is {} bytes, more than MaxCompute's 8 MiB field limit",
+                bytes.len()
+            )),
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]
