@@ -17,11 +17,7 @@ pub async fn write(
     batch: PartitionBatch,
     deadline: Option<Instant>,
 ) -> Result<(), InvocationError> {
-    let tunnel = |source| InvocationError::Tunnel {
-        table: table.to_string(),
-        partition_value: batch.value.clone(),
-        source: Box::new(source),
-    };
+    let tunnel = |source| InvocationError::tunnel(table, &batch.value, source);
     let options = UploadOptions {
         partition: Some(spec),
         create_partition: true,

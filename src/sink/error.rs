@@ -27,3 +27,14 @@ pub enum InvocationError {
     #[error("the upload session of table {table} has a different schema than the table had at start-up ({detail}); the function reloads the schema on its next cold start: redeploy or update the function configuration to force one")]
     SchemaChanged { table: String, detail: String },
 }
+
+impl InvocationError {
+    /// A Tunnel call failed while writing `partition_value` of `table`.
+    pub fn tunnel(table: &str, partition_value: &str, source: maxcompute_tunnel::Error) -> Self {
+        InvocationError::Tunnel {
+            table: table.to_string(),
+            partition_value: partition_value.to_string(),
+            source: Box::new(source),
+        }
+    }
+}

@@ -20,32 +20,12 @@ pub async fn apply(
     }
     if let Some(sink) = error_sink {
         sink.publish(failed, deadline).await?;
-        for f in failed {
-            tracing::warn!(
-                topic = %f.record.topic,
-                partition = f.record.partition,
-                offset = f.record.offset,
-                stage = f.stage,
-                kind = f.kind,
-                reason = %f.message,
-                "record republished to the error topic"
-            );
-        }
+        warn_each(failed, "record republished to the error topic");
         summary.republished += failed.len() as u64;
         return Ok(());
     }
     if skip_error {
-        for f in failed {
-            tracing::warn!(
-                topic = %f.record.topic,
-                partition = f.record.partition,
-                offset = f.record.offset,
-                stage = f.stage,
-                kind = f.kind,
-                reason = %f.message,
-                "record skipped (skip_error=true)"
-            );
-        }
+        warn_each(failed, "record skipped (skip_error=true)");
         summary.skipped += failed.len() as u64;
         return Ok(());
     }
@@ -56,4 +36,20 @@ pub async fn apply(
         first_message: first.message.clone(),
         count: failed.len(),
     })
+}
+
+/// One warning per record not written, with its coordinates and why, so that each can be found
+/// again in Kafka; `outcome` says where it went instead.
+fn warn_each(failed: &[FailedRecord<'_>], outcome: &str) {
+    for f in failed {
+        tracing::warn!(
+            topic = %f.record.topic,
+            partition = f.record.partition,
+            offset = f.record.offset,
+            stage = f.stage,
+            kind = f.kind,
+            reason = %f.message,
+            "{outcome}"
+        );
+    }
 }

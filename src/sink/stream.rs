@@ -42,11 +42,7 @@ impl StreamSessions {
         let session = client
             .create_stream_session(table, &options, deadline)
             .await
-            .map_err(|source| InvocationError::Tunnel {
-                table: table.to_string(),
-                partition_value: value.to_string(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| InvocationError::tunnel(table, value, source))?;
         super::check_schema(table, schema, &session.schema())?;
         let session = Arc::new(session);
         if sessions.len() >= MAX_SESSIONS {
@@ -84,11 +80,7 @@ impl StreamSessions {
                 .await;
             if let Err(source) = result {
                 self.forget(&batch.value).await;
-                return Err(InvocationError::Tunnel {
-                    table: table.to_string(),
-                    partition_value: batch.value.clone(),
-                    source: Box::new(source),
-                });
+                return Err(InvocationError::tunnel(table, &batch.value, source));
             }
         }
         Ok(())
