@@ -153,14 +153,14 @@ pub fn status_request(
     partition: Option<&PartitionSpec>,
     upload_id: &str,
 ) -> RequestSpec {
-    let spec = RequestSpec::new(
+    session_request(
+        client,
+        table,
+        partition,
+        upload_id,
         Method::GET,
-        Service::Tunnel,
-        client.table_resource(table),
         format!("read status of upload session {upload_id}"),
     )
-    .query("uploadid", upload_id);
-    with_partition(spec, partition)
 }
 
 /// `PUT …/tables/<t>?uploadid=<id>&blockid=<n>[&partition=…]` with the (already compressed)
@@ -205,11 +205,31 @@ pub fn commit_request(
     partition: Option<&PartitionSpec>,
     upload_id: &str,
 ) -> RequestSpec {
-    let spec = RequestSpec::new(
+    session_request(
+        client,
+        table,
+        partition,
+        upload_id,
         Method::POST,
+        format!("commit upload session {upload_id}"),
+    )
+}
+
+/// `…/tables/<t>?uploadid=<id>[&partition=…]`, empty body: a request on the session itself, which
+/// status and commit tell apart by method alone.
+fn session_request(
+    client: &TunnelClient,
+    table: &str,
+    partition: Option<&PartitionSpec>,
+    upload_id: &str,
+    method: Method,
+    operation: String,
+) -> RequestSpec {
+    let spec = RequestSpec::new(
+        method,
         Service::Tunnel,
         client.table_resource(table),
-        format!("commit upload session {upload_id}"),
+        operation,
     )
     .query("uploadid", upload_id);
     with_partition(spec, partition)

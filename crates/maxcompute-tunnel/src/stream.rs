@@ -324,15 +324,20 @@ impl StreamSession {
         Arc::clone(&self.state().info.schema)
     }
 
-    /// Re-reads the session (slots and schema).
-    pub async fn reload(&self, deadline: Option<Instant>) -> Result<(), Error> {
-        let session_name = self.session_name();
-        let spec = reload_request(
+    /// This session's reload request, for both the standalone reload and the one a write does
+    /// inside its retry loop after a redirect.
+    fn reload_spec(&self) -> RequestSpec {
+        reload_request(
             &self.client,
             &self.table,
             self.partition.as_ref(),
-            &session_name,
-        );
+            &self.session_name(),
+        )
+    }
+
+    /// Re-reads the session (slots and schema).
+    pub async fn reload(&self, deadline: Option<Instant>) -> Result<(), Error> {
+        let spec = self.reload_spec();
         let operation = spec.operation.clone();
         let response = self.client.send(spec, deadline).await?;
         self.install(StreamSessionInfo::from_json(&operation, &response.body)?);
@@ -414,13 +419,7 @@ impl StreamSession {
         endpoint: &crate::client::Endpoint,
         deadline: Option<Instant>,
     ) -> Result<(), Error> {
-        let session_name = self.session_name();
-        let spec = reload_request(
-            &self.client,
-            &self.table,
-            self.partition.as_ref(),
-            &session_name,
-        );
+        let spec = self.reload_spec();
         let response = self.client.send_once(endpoint, &spec, deadline).await?;
         self.install(StreamSessionInfo::from_json(
             &spec.operation,
