@@ -13,7 +13,7 @@ use maxcompute_kafka_sink::error_topic::{
     EXCEPTION_MESSAGE, OFFSET, PARTITION, STAGE, TOPIC,
 };
 use maxcompute_kafka_sink::event::{Header, KafkaRecord};
-use tansu::{free_port, ReadRecord, Tansu};
+use tansu::{free_port, ReadBack, ReadRecord, Tansu};
 use tokio::time::Instant;
 
 const CONTEXT_HEADERS: usize = 7;
@@ -74,7 +74,7 @@ fn original_headers(read: &ReadRecord) -> Vec<(String, Option<Vec<u8>>)> {
 #[tokio::test]
 async fn republishes_bytes_headers_and_timestamp_exactly_with_context() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer =
         ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "orders-to-mc").unwrap();
 
@@ -123,7 +123,7 @@ async fn republishes_bytes_headers_and_timestamp_exactly_with_context() {
 #[tokio::test]
 async fn null_key_and_null_value_stay_null() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer =
         ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "fn").unwrap();
 
@@ -158,7 +158,7 @@ async fn null_key_and_null_value_stay_null() {
 #[tokio::test]
 async fn undecodable_base64_goes_out_verbatim_as_a_converter_failure() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer =
         ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "fn").unwrap();
 
@@ -181,7 +181,7 @@ async fn undecodable_base64_goes_out_verbatim_as_a_converter_failure() {
 #[tokio::test]
 async fn one_producer_serves_several_invocations() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer =
         ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "fn").unwrap();
 
@@ -322,7 +322,7 @@ async fn the_retry_after_a_failed_invocation_delivers() {
     producer.publish(&letters, soon(1)).await.unwrap_err();
 
     let broker = Tansu::start_on(port);
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let report = producer.publish(&letters, soon(60)).await.unwrap();
     assert_eq!(report.delivered.len(), 2);
 
@@ -415,7 +415,7 @@ fn tls_and_sasl_settings_are_accepted_and_never_shown() {
 #[tokio::test]
 async fn records_above_a_megabyte_are_republished() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer =
         ErrorTopicProducer::new(&config(&broker.bootstrap, "errors", &[]), "fn").unwrap();
     // The trigger delivers up to 6 MB; librdkafka alone would refuse anything above 1 MB.
@@ -432,7 +432,7 @@ async fn records_above_a_megabyte_are_republished() {
 #[tokio::test]
 async fn a_record_over_the_size_limit_fails_with_the_fix() {
     let broker = Tansu::start();
-    broker.create_topic("errors").await;
+    broker.create_topic("errors", 1).await;
     let producer = ErrorTopicProducer::new(
         &config(
             &broker.bootstrap,

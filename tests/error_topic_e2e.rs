@@ -20,7 +20,7 @@ use maxcompute_kafka_sink::event::KafkaEvent;
 use maxcompute_kafka_sink::handler::{handler, Shared};
 use maxcompute_kafka_sink::sink::{ErrorSink, InvocationError};
 use maxcompute_tunnel::Value;
-use tansu::{free_port, ReadRecord, Tansu};
+use tansu::{free_port, ReadBack, ReadRecord, Tansu};
 
 const PROJECT: &str = "emulator";
 const TABLE: &str = "table_flatten";
@@ -163,7 +163,7 @@ fn assert_is_record_101(got: &ReadRecord) {
 #[tokio::test]
 async fn seed_abnormal_example_101_to_the_error_topic_100_and_102_to_the_table() {
     let broker = Tansu::start();
-    broker.create_topic(ERROR_TOPIC).await;
+    broker.create_topic(ERROR_TOPIC, 1).await;
     let s = setup(&broker.bootstrap, 3).await;
 
     let summary = handler(&s.shared, event_with_deadline(Duration::from_secs(60)))
@@ -202,7 +202,7 @@ async fn error_topic_down_fails_the_invocation_before_anything_is_written() {
 #[tokio::test]
 async fn commit_failure_after_acknowledged_error_records_fails_and_the_retry_loses_nothing() {
     let broker = Tansu::start();
-    broker.create_topic(ERROR_TOPIC).await;
+    broker.create_topic(ERROR_TOPIC, 1).await;
     let s = setup(&broker.bootstrap, 0).await;
     s.emulator
         .faults()

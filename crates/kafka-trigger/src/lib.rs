@@ -11,6 +11,8 @@ pub mod error;
 pub mod event;
 pub mod invoke;
 pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trigger;
 
 pub use config::{EventSource, StartingPosition, TriggerConfig};

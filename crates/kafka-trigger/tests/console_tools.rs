@@ -2,13 +2,10 @@
 //! become records with the right keys, values and headers, and the tail prints them all,
 //! waits for `--expect`, and fails when they do not arrive in time.
 
-#[path = "support/broker.rs"]
-mod broker;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use broker::Tansu;
+use kafka_trigger::testing::Tansu;
 
 fn produce(bootstrap: &str, topic: &str, input: &str, extra: &[&str]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kafka-produce"))

@@ -11,10 +11,10 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use kafka_trigger::config::RetryPolicy;
+use kafka_trigger::testing::Tansu;
 use kafka_trigger::{EventSource, StartingPosition, Trigger, TriggerConfig};
 use serde_json::{json, Value};
 
-use support::broker::Tansu;
 use support::endpoint::{Endpoint, FailMode};
 use support::produce::{produce, Produced, ToProduce};
 

