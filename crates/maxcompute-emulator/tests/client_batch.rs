@@ -7,7 +7,9 @@ mod client_support;
 
 use std::sync::Arc;
 
-use client_support::{encode, event_rows, service_error, Env, EVENTS_DDL, FLAT_DDL, PROJECT};
+use client_support::{
+    encode, event_rows, service_error, upload_and_commit, Env, EVENTS_DDL, FLAT_DDL, PROJECT,
+};
 use http::StatusCode;
 use maxcompute_tunnel::batch::{SessionStatus, UploadOptions};
 use maxcompute_tunnel::{
@@ -222,21 +224,8 @@ async fn missing_partition_needs_create_partition() {
         partition: Some("pt=existing".parse().unwrap()),
         ..Default::default()
     };
-    let mut session = client
-        .create_upload_session("events", &options, None)
-        .await
-        .unwrap();
     let rows = event_rows("t", 0..3);
-    session
-        .upload_block(
-            0,
-            encode(session.schema(), &rows),
-            Compression::Deflate,
-            None,
-        )
-        .await
-        .unwrap();
-    session.commit(&[0], None).await.unwrap();
+    upload_and_commit(&client, "events", &options, &rows).await;
     assert_eq!(env.rows("events", Some("pt=existing")), rows);
 }
 
@@ -315,21 +304,8 @@ async fn overwrite_replaces_earlier_data() {
                 create_partition: true,
                 overwrite,
             };
-            let mut session = client
-                .create_upload_session(table, &options, None)
-                .await
-                .unwrap();
             let rows = event_rows(&format!("round{round}"), 0..2);
-            session
-                .upload_block(
-                    0,
-                    encode(session.schema(), &rows),
-                    Compression::Deflate,
-                    None,
-                )
-                .await
-                .unwrap();
-            session.commit(&[0], None).await.unwrap();
+            upload_and_commit(&client, table, &options, &rows).await;
         }
         let expected: Vec<Vec<Value>> = event_rows("round2", 0..2)
             .into_iter()
@@ -363,21 +339,8 @@ async fn three_level_schema_paths_address_the_same_table() {
         create_partition: true,
         overwrite: false,
     };
-    let mut session = client
-        .create_upload_session("events", &options, None)
-        .await
-        .unwrap();
     let rows = event_rows("three-level", 0..5);
-    session
-        .upload_block(
-            0,
-            encode(session.schema(), &rows),
-            Compression::Deflate,
-            None,
-        )
-        .await
-        .unwrap();
-    session.commit(&[0], None).await.unwrap();
+    upload_and_commit(&client, "events", &options, &rows).await;
     assert_eq!(env.rows("events", Some("pt=s")), rows);
 
     // Unknown tables are the typed 404 on both services.

@@ -7,7 +7,7 @@ mod client_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::{encode, event_rows, Env, EVENTS_DDL};
+use client_support::{encode, event_rows, upload_and_commit, Env, EVENTS_DDL};
 use http::StatusCode;
 use maxcompute_tunnel::auth::{StsClient, StsCredentialProvider};
 use maxcompute_tunnel::batch::UploadOptions;
@@ -30,21 +30,8 @@ async fn sts_credentials_sign_rest_batch_and_stream_requests() {
         create_partition: true,
         overwrite: false,
     };
-    let mut session = client
-        .create_upload_session("events", &options, None)
-        .await
-        .unwrap();
     let batch = event_rows("batch", 0..4);
-    session
-        .upload_block(
-            0,
-            encode(session.schema(), &batch),
-            Compression::Deflate,
-            None,
-        )
-        .await
-        .unwrap();
-    session.commit(&[0], None).await.unwrap();
+    upload_and_commit(&client, "events", &options, &batch).await;
 
     let stream = client
         .create_stream_session(

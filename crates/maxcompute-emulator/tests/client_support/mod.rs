@@ -12,11 +12,12 @@ use maxcompute_emulator::faults::PendingFault;
 use maxcompute_emulator::{start, EmulatorConfig, EmulatorHandle};
 use maxcompute_tunnel::auth::sts::role_arn;
 use maxcompute_tunnel::auth::{AssumeRoleConfig, CredentialProvider};
+use maxcompute_tunnel::batch::UploadOptions;
 use maxcompute_tunnel::codec::RecordEncoder;
 use maxcompute_tunnel::error::TransportKind;
 use maxcompute_tunnel::{
-    ClientConfig, Credentials, Error, RetryConfig, StaticCredentialProvider, TableSchema,
-    TunnelClient, Value,
+    ClientConfig, Compression, Credentials, Error, RetryConfig, StaticCredentialProvider,
+    TableSchema, TunnelClient, Value,
 };
 
 pub const PROJECT: &str = DEFAULT_PROJECT;
@@ -108,6 +109,30 @@ pub fn encode(schema: &Arc<TableSchema>, rows: &[Vec<Value>]) -> Bytes {
         encoder.append(row).unwrap();
     }
     Bytes::from(encoder.finish())
+}
+
+/// One batch upload of `rows` into `table`: a session with `options`, block 0 (deflate), then
+/// the commit of block 0.
+pub async fn upload_and_commit(
+    client: &TunnelClient,
+    table: &str,
+    options: &UploadOptions,
+    rows: &[Vec<Value>],
+) {
+    let mut session = client
+        .create_upload_session(table, options, None)
+        .await
+        .unwrap();
+    session
+        .upload_block(
+            0,
+            encode(session.schema(), rows),
+            Compression::Deflate,
+            None,
+        )
+        .await
+        .unwrap();
+    session.commit(&[0], None).await.unwrap();
 }
 
 /// The `events` table of the function: `(topic STRING, offset BIGINT)` partitioned by `pt`.
