@@ -199,6 +199,15 @@ impl Faults {
             Some(FaultAction::ApplyThenDrop) => Interception::ApplyThenDrop,
         }
     }
+
+    /// [`intercept`](Self::intercept) for kinds that cannot be applied then dropped (`inject`
+    /// refuses that action for them): the response to send instead of handling the request.
+    pub async fn reject(&self, kind: FaultKind, request_id: &str) -> Option<Response> {
+        match self.intercept(kind, request_id).await {
+            Interception::Respond(response) => Some(response),
+            Interception::Proceed | Interception::ApplyThenDrop => None,
+        }
+    }
 }
 
 /// A tunnel-shaped error: JSON `{"Code","Message","RequestId"}` plus `x-odps-request-id`.

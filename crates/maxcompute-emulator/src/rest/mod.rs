@@ -12,7 +12,7 @@ use axum::Router;
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{new_request_id, ErrorFormat, OdpsError, REQUEST_ID_HEADER};
-use crate::faults::{FaultKind, Interception};
+use crate::faults::FaultKind;
 use crate::partition::{parse_pairs, PartitionSpec};
 use crate::request::{Query, TableRef};
 use crate::state::AppState;
@@ -75,9 +75,8 @@ async fn table_metadata(
     query: Query,
 ) -> Response {
     let id = new_request_id();
-    match state.faults.intercept(FaultKind::TableMetadata, &id).await {
-        Interception::Respond(r) => return r,
-        Interception::Proceed | Interception::ApplyThenDrop => {}
+    if let Some(response) = state.faults.reject(FaultKind::TableMetadata, &id).await {
+        return response;
     }
     let result = (|| {
         let info = state.catalog.table(&project, &table)?;

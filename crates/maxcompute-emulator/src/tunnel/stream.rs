@@ -46,13 +46,12 @@ pub async fn create(
     headers: HeaderMap,
     request_id: String,
 ) -> Response {
-    match state
+    if let Some(response) = state
         .faults
-        .intercept(FaultKind::CreateSession, &request_id)
+        .reject(FaultKind::CreateSession, &request_id)
         .await
     {
-        Interception::Respond(r) => return r,
-        Interception::Proceed | Interception::ApplyThenDrop => {}
+        return response;
     }
     let result: Result<_, OdpsError> = (|| {
         let target = resolve_target(&state, &table, &query, query.flag("create_partition"))?;

@@ -86,13 +86,12 @@ pub async fn create(
     query: Query,
     request_id: String,
 ) -> Response {
-    match state
+    if let Some(response) = state
         .faults
-        .intercept(FaultKind::CreateSession, &request_id)
+        .reject(FaultKind::CreateSession, &request_id)
         .await
     {
-        Interception::Respond(r) => return r,
-        Interception::Proceed | Interception::ApplyThenDrop => {}
+        return response;
     }
     let result: Result<_, OdpsError> = (|| {
         let target = resolve_target(&state, &table, &query, query.flag("create_partition"))?;
@@ -178,13 +177,12 @@ pub async fn put_block(
     body: Bytes,
     request_id: String,
 ) -> Response {
-    match state
+    if let Some(response) = state
         .faults
-        .intercept(FaultKind::BlockUpload, &request_id)
+        .reject(FaultKind::BlockUpload, &request_id)
         .await
     {
-        Interception::Respond(r) => return r,
-        Interception::Proceed | Interception::ApplyThenDrop => {}
+        return response;
     }
     let result: Result<_, OdpsError> = (|| {
         let id = query.get("uploadid").unwrap_or_default();
