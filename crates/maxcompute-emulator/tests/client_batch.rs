@@ -293,6 +293,49 @@ async fn commit_refuses_a_block_list_that_differs_and_commits_nothing() {
 }
 
 #[tokio::test]
+async fn a_block_over_the_callers_cap_is_refused_before_it_is_sent() {
+    let env = Env::start(&[FLAT_DDL]).await;
+    let session = env
+        .client()
+        .create_upload_session("flat", &UploadOptions::default(), None)
+        .await
+        .unwrap();
+    let schema = Arc::clone(session.schema());
+    let small = encode(&schema, &event_rows("t", 0..1));
+    let large = encode(&schema, &event_rows("t", 0..50));
+    let cap = small.len();
+    let mut session = session.with_max_block_bytes(cap);
+
+    let err = session
+        .upload_block(0, large.clone(), Compression::Deflate, None)
+        .await
+        .unwrap_err();
+    match err {
+        Error::BlockTooLarge { block_id, len, max } => {
+            assert_eq!((block_id, len, max), (0, large.len(), cap));
+        }
+        other => panic!("expected BlockTooLarge, got {other:?}"),
+    }
+    assert!(
+        session
+            .reload(None)
+            .await
+            .unwrap()
+            .uploaded_blocks
+            .is_empty(),
+        "nothing reached the server"
+    );
+
+    // A block exactly at the cap goes through.
+    session
+        .upload_block(0, small, Compression::Deflate, None)
+        .await
+        .unwrap();
+    session.commit(&[0], None).await.unwrap();
+    assert_eq!(env.rows("flat", None), event_rows("t", 0..1));
+}
+
+#[tokio::test]
 async fn overwrite_replaces_earlier_data() {
     let env = Env::start(&[EVENTS_DDL, FLAT_DDL]).await;
     let client = env.client();

@@ -270,6 +270,7 @@ pub struct UploadSession {
     table: String,
     partition: Option<PartitionSpec>,
     info: UploadSessionInfo,
+    max_block_bytes: Option<usize>,
 }
 
 impl TunnelClient {
@@ -290,6 +291,7 @@ impl TunnelClient {
             table: table.to_owned(),
             partition: options.partition.clone(),
             info,
+            max_block_bytes: None,
         })
     }
 
@@ -309,11 +311,20 @@ impl TunnelClient {
             table: table.to_owned(),
             partition,
             info: UploadSessionInfo::from_json(&operation, &response.body)?,
+            max_block_bytes: None,
         })
     }
 }
 
 impl UploadSession {
+    /// Refuses, before sending, any block whose record stream (before compression) is larger
+    /// than `bytes`: a caller that sizes its blocks learns of a sizing bug as an error instead of
+    /// an oversized upload that the server may cut off.
+    pub fn with_max_block_bytes(mut self, bytes: usize) -> Self {
+        self.max_block_bytes = Some(bytes);
+        self
+    }
+
     pub fn upload_id(&self) -> &str {
         &self.info.upload_id
     }
@@ -342,6 +353,13 @@ impl UploadSession {
         deadline: Option<Instant>,
     ) -> Result<(), Error> {
         let raw_len = body.len();
+        if let Some(max) = self.max_block_bytes.filter(|max| raw_len > *max) {
+            return Err(Error::BlockTooLarge {
+                block_id,
+                len: raw_len,
+                max,
+            });
+        }
         let wire = match compression {
             Compression::None => body,
             other => Bytes::from(other.compress(&body)),

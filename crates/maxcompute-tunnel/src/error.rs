@@ -173,6 +173,13 @@ pub enum Error {
     /// A block id outside `0..20000`.
     #[error("block id {block_id} is outside 0..{limit}")]
     InvalidBlockId { block_id: u32, limit: u32 },
+    /// A block larger than the session's caller-set cap; nothing was sent.
+    #[error("block {block_id} is {len} bytes, over the session's cap of {max} bytes")]
+    BlockTooLarge {
+        block_id: u32,
+        len: usize,
+        max: usize,
+    },
     /// The client configuration is unusable (bad endpoint URL, empty project, ...).
     #[error("invalid configuration: {0}")]
     Config(String),
