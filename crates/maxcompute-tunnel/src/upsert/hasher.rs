@@ -30,9 +30,9 @@
 //! so Java is the closer copy of what the service computes.
 //!
 //! * **NULL key values** are an error ([`HashError::NullKey`]). Java refuses such a row before
-//!   hashing ("UpsertRecord must have primary key value"); pyodps skips the column, which
-//!   routes the row by the other key columns alone. A Delta table's primary key columns are
-//!   NOT NULL, so the service would refuse the row anyway; failing here names the column.
+//!   hashing ("UpsertRecord must have primary key value"); pyodps skips the column (adds 0).
+//!   A NULL cannot identify a row, what the service does with one is not documented, and
+//!   failing here names the column before anything is sent.
 //! * **BINARY** hashes the raw bytes, as pyodps does and as STRING values are hashed. Java
 //!   hashes `Binary.toString()`, a quoted-printable rendering (`aliyun/aliyun-odps-java-sdk`
 //!   `odps-sdk/odps-sdk-commons/src/main/java/com/aliyun/odps/data/Binary.java`), which agrees
@@ -43,7 +43,8 @@
 //!   _default_scale`), so it hashes `5` in a DECIMAL(10,0) column as `5 * 10^18`. Java (and
 //!   this module) hash the column's declared scale.
 //! * **DECIMAL with precision > 18**: pyodps's Cython hasher overflows (`OverflowError`) on
-//!   negative values; its pure-Python hasher and Java agree with this module.
+//!   negative values and on values whose low 64 bits reach 2^63; its pure-Python hasher and
+//!   Java agree with this module.
 //! * **TIMESTAMP before 1970 with a fraction of a second**: the seconds are floored and the
 //!   nanoseconds are in `0..1e9`, as in Java's `Instant` and on the wire; pyodps truncates
 //!   the seconds toward zero.
