@@ -14,9 +14,9 @@
 //!   (precision > 18, or the scale-18 reading of a DECIMAL(p,0));
 //! * TIMESTAMP_NTZ: neither pyodps hasher supports it.
 //!
-//! INTERVAL_DAY_TIME is compared for non-negative intervals only: tables cannot hold intervals,
-//! and for negative ones pyodps (pandas' normalized components) and Java (`IntervalDayTime`
-//! keeps the sign on the nanoseconds) hash different pairs.
+//! INTERVAL_DAY_TIME is compared for non-negative intervals only: for negative ones pyodps
+//! (pandas' normalized components) and Java (`IntervalDayTime` keeps the sign on the
+//! nanoseconds) hash different pairs, and this crate's column types have no interval type.
 //!
 //! Needs the project's Python venv with pyodps and pandas (`scripts/setup.sh`); the interpreter is
 //! `$MC_PYTHON`, else `<workspace>/.venv/bin/python`. Without it the test fails, never skips.
@@ -115,7 +115,7 @@ fn oracle(request: &Json) -> Json {
 
 // ---- random values ----
 
-/// A key type: a column type, or INTERVAL_DAY_TIME, which no table column can have.
+/// A key type: a column type, or INTERVAL_DAY_TIME, which [`TypeInfo`] does not name.
 #[derive(Debug, Clone, PartialEq)]
 enum KeyType {
     Column(TypeInfo),

@@ -181,8 +181,9 @@ impl HashFamily {
 
     /// The hash of an INTERVAL_DAY_TIME: `(total_seconds << 30) | nanos`, with the fields as
     /// Java's `IntervalDayTime` holds them (its constructor carries whole seconds out of the
-    /// nanoseconds but keeps their sign). Tables cannot have interval columns, so no
-    /// [`TypeInfo`] names this type; it is here for completeness with the SDKs' hashers.
+    /// nanoseconds but keeps their sign). [`TypeInfo`] has no interval type, so this takes the
+    /// two fields directly; it completes the set of types the SDKs' hashers know. For negative
+    /// intervals pyodps hashes pandas' normalized fields instead, and the two disagree.
     pub fn hash_interval_day_time(self, total_seconds: i64, nanos: i32) -> i32 {
         let carried = total_seconds.wrapping_add(i64::from(nanos / 1_000_000_000));
         self.hash_i64((carried << 30) | i64::from(nanos % 1_000_000_000))
