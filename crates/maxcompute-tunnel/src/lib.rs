@@ -12,6 +12,7 @@ pub mod retry;
 pub mod schema;
 pub mod stream;
 pub mod types;
+pub mod upsert;
 pub mod value;
 
 pub use auth::{CredentialProvider, Credentials, StaticCredentialProvider};
