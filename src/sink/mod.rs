@@ -169,24 +169,15 @@ fn check_schema(
     expected: &TableSchema,
     session: &TableSchema,
 ) -> Result<(), InvocationError> {
-    let same = expected.columns.len() == session.columns.len()
-        && expected
-            .columns
-            .iter()
-            .zip(&session.columns)
-            .all(|(a, b)| a.name.eq_ignore_ascii_case(&b.name) && a.type_info == b.type_info);
-    if same {
+    if expected.same_data_columns(session) {
         return Ok(());
     }
-    let show = |s: &TableSchema| {
-        s.columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.type_info))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     Err(InvocationError::SchemaChanged {
         table: table.to_string(),
-        detail: format!("start-up: [{}]; now: [{}]", show(expected), show(session)),
+        detail: format!(
+            "start-up: [{}]; now: [{}]",
+            expected.describe_data_columns(),
+            session.describe_data_columns()
+        ),
     })
 }
