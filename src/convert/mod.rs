@@ -6,7 +6,6 @@
 
 mod binary;
 mod csv;
-mod decimal;
 mod error;
 mod flatten;
 mod json;

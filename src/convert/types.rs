@@ -4,9 +4,9 @@
 
 use base64::Engine;
 use chrono::{NaiveDate, NaiveDateTime};
+use maxcompute_tunnel::codec::{round_decimal, DecimalIssue};
 use maxcompute_tunnel::{TypeInfo, Value};
 
-use super::decimal;
 use crate::zone::Zone;
 
 /// MaxCompute's per-field limit for STRING, BINARY and JSON.
@@ -77,7 +77,8 @@ pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeEr
         TypeInfo::Boolean => Ok(Value::Boolean(text.eq_ignore_ascii_case("true"))),
         TypeInfo::Decimal { precision, scale } => {
             let legacy = *precision > 38;
-            let mut s = decimal::parse(text, *precision, *scale).map_err(TypeError)?;
+            let mut s = round_decimal(text, *precision, *scale)
+                .map_err(|issue| decimal_error(text, *precision, *scale, issue))?;
             if legacy && s.contains('.') {
                 // Bare `decimal` has no declared scale: keep only the digits that carry value.
                 s = s.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -135,6 +136,16 @@ pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeEr
             super::nested::from_raw(raw, ty, zone)
         }
     }
+}
+
+fn decimal_error(text: &str, precision: u8, scale: u8, issue: DecimalIssue) -> TypeError {
+    TypeError(match issue {
+        DecimalIssue::Malformed => format!("{text:?} is not a decimal number"),
+        DecimalIssue::Overflow { integer_digits, .. } => format!(
+            "{text:?} has {integer_digits} integer digits, more than decimal({precision},{scale}) allows ({})",
+            precision.saturating_sub(scale)
+        ),
+    })
 }
 
 fn check_size(len: usize) -> Result<(), TypeError> {
