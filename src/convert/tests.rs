@@ -381,7 +381,7 @@ fn insert_time_gets_the_record_timestamp() {
 // ---- type table ----
 
 fn conv(text: &str, ty: &str) -> Result<Value, types::TypeError> {
-    types::from_text(
+    nested::from_text(
         text,
         &TypeInfo::parse(ty).unwrap(),
         &Zone::parse("Asia/Shanghai").unwrap(),
