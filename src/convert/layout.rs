@@ -24,6 +24,8 @@ pub struct Target {
 pub struct Layout {
     /// Number of data columns: the row length.
     pub width: usize,
+    /// The indexes of the Kafka metadata columns, which every format fills; a table may
+    /// leave out `insert_time`.
     pub topic: usize,
     pub partition: usize,
     pub offset: usize,
