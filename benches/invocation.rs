@@ -15,7 +15,8 @@ use maxcompute_emulator::config::{DEFAULT_ACCESS_ID, DEFAULT_ACCESS_KEY, DEFAULT
 use maxcompute_emulator::{start, EmulatorConfig};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::event::KafkaEvent;
-use maxcompute_kafka_sink::handler::{handler, Shared};
+use maxcompute_kafka_sink::handler::handler;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, Sink};
 
 struct Counting;
 
@@ -184,8 +185,8 @@ fn main() {
         .unwrap();
         let provider =
             maxcompute_kafka_sink::credentials::provider(&config.credentials, |_| None).unwrap();
-        let shared: Shared = runtime
-            .block_on(Shared::build(&config, provider, None))
+        let sink: Sink = runtime
+            .block_on(Sink::build(&config, provider, ErrorPolicy::Fail))
             .unwrap();
 
         let text = build_event(variant.value);
@@ -198,7 +199,7 @@ fn main() {
         let base = CURRENT.load(Ordering::Relaxed);
         let (run, summary) = best(RUNS, || {
             let invocation = LambdaEvent::new(event.clone(), Context::default());
-            runtime.block_on(handler(&shared, invocation)).unwrap()
+            runtime.block_on(handler(&sink, invocation)).unwrap()
         });
         assert_eq!(
             summary.rows_total() as usize,

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod credentials;
 pub mod error_topic;
 pub mod event;
+pub mod failed;
 pub mod handler;
 pub mod partition;
 pub mod sink;

@@ -1,15 +1,13 @@
-//! Lambda entry point: logging, configuration, clients and table schema once per process,
-//! then one `handler` call per trigger invocation.
-
-use std::sync::Arc;
+//! Lambda entry point: logging, configuration, credentials, error policy and sink once per
+//! process, then one `handler` call per trigger invocation.
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::credentials;
-use maxcompute_kafka_sink::error_topic::{default_connector_name, ErrorTopicProducer};
+use maxcompute_kafka_sink::error_topic::default_connector_name;
 use maxcompute_kafka_sink::event::KafkaEvent;
-use maxcompute_kafka_sink::handler::{handler, Shared};
-use maxcompute_kafka_sink::sink::ErrorSink;
+use maxcompute_kafka_sink::handler::handler;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, Sink};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -20,21 +18,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     config.log_startup_notes();
     let provider = credentials::provider(&config.credentials, |name| std::env::var(name).ok())
         .inspect_err(|e| tracing::error!(error = %e, "no credentials"))?;
-    let error_sink: Option<Arc<dyn ErrorSink>> = match &config.error_topic {
-        Some(topic) => Some(Arc::new(
-            ErrorTopicProducer::new(topic, default_connector_name())
-                .inspect_err(|e| tracing::error!(error = %e, "invalid error-topic producer"))?,
-        )),
-        None => None,
-    };
-    let shared = Shared::build(&config, provider, error_sink)
+    let errors = ErrorPolicy::from_config(&config, default_connector_name())
+        .inspect_err(|e| tracing::error!(error = %e, "invalid error-topic producer"))?;
+    let sink = Sink::build(&config, provider, errors)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
-    let shared = Arc::new(shared);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
-        let shared = Arc::clone(&shared);
-        async move { handler(&shared, event).await }
-    }))
+    let sink = &sink;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<KafkaEvent>| async move { handler(sink, event).await },
+    ))
     .await
 }
 

@@ -6,6 +6,8 @@
 //! arithmetic: the calendar decides.
 
 use chrono::{DateTime, TimeZone, Utc};
+use maxcompute_tunnel::partition_spec::PartitionSpecError;
+use maxcompute_tunnel::PartitionSpec;
 
 use crate::config::{PartitionConfig, TimeSource, WindowType};
 use crate::event::KafkaRecord;
@@ -13,20 +15,49 @@ use crate::zone::Zone;
 
 #[derive(Debug, Clone)]
 pub struct Partitioner {
+    column: String,
     window: WindowType,
     zone: Zone,
     new_format: bool,
     time_source: TimeSource,
 }
 
+/// The partition column cannot name a partition in a tunnel partition spec.
+#[derive(Debug, thiserror::Error)]
+#[error("partition_column {column:?} cannot be used in a partition spec: {source}")]
+pub struct PartitionColumnError {
+    pub column: String,
+    #[source]
+    pub source: PartitionSpecError,
+}
+
 impl Partitioner {
-    pub fn new(config: &PartitionConfig) -> Self {
-        Partitioner {
+    /// Checks once that the column and the format make valid partition specs, so that
+    /// [`spec`](Self::spec) cannot fail on any record.
+    pub fn new(config: &PartitionConfig) -> Result<Self, PartitionColumnError> {
+        let partitioner = Partitioner {
+            column: config.column.clone(),
             window: config.window,
             zone: config.zone,
             new_format: config.new_format,
             time_source: config.time_source,
-        }
+        };
+        let probe = partitioner.value_at(DateTime::UNIX_EPOCH);
+        PartitionSpec::new([(config.column.as_str(), probe)]).map_err(|source| {
+            PartitionColumnError {
+                column: config.column.clone(),
+                source,
+            }
+        })?;
+        Ok(partitioner)
+    }
+
+    /// The partition spec of `value`, a value this partitioner produced.
+    pub fn spec(&self, value: &str) -> PartitionSpec {
+        // Every value is a date and time written with digits, `-`, `+`, ` ` and `:` only, never
+        // the `,` or `=` a spec cannot carry, and `new` checked the column with such a value.
+        PartitionSpec::new([(self.column.as_str(), value)])
+            .expect("partition values never contain `,` or `=`, and the column was checked")
     }
 
     /// The value for `record` in an invocation that started at `invocation_start`. With the
@@ -76,6 +107,7 @@ mod tests {
             new_format,
             time_source: source,
         })
+        .unwrap()
     }
 
     fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -156,5 +188,42 @@ mod tests {
         let mut no_ts = record.clone();
         no_ts.timestamp = Some(-1);
         assert_eq!(by_record.value_for(&no_ts, now), "2024-01-01 00:00");
+    }
+
+    #[test]
+    fn a_column_that_cannot_name_a_partition_is_refused_once() {
+        let config = |column: &str| PartitionConfig {
+            column: column.into(),
+            window: WindowType::Hour,
+            zone: Zone::parse("UTC").unwrap(),
+            new_format: true,
+            time_source: TimeSource::Processing,
+        };
+        for bad in ["", "p=t", "a,b"] {
+            let err = Partitioner::new(&config(bad)).unwrap_err();
+            assert!(err.to_string().starts_with("partition_column"), "{err}");
+        }
+        let p = Partitioner::new(&config("ds")).unwrap();
+        assert_eq!(p.spec("2024-01-01 05").to_string(), "ds=2024-01-01 05");
+    }
+
+    proptest::proptest! {
+        /// `spec` cannot fail: every instant chrono can hold, in every window, zone and format,
+        /// gives a value a spec can carry.
+        #[test]
+        fn every_value_makes_a_spec(
+            ms in proptest::num::i64::ANY,
+            window in proptest::sample::select(vec![WindowType::Day, WindowType::Hour, WindowType::Minute]),
+            zone in proptest::sample::select(vec!["UTC", "Asia/Shanghai", "America/New_York", "GMT-12", "+1400"]),
+            new_format in proptest::bool::ANY,
+        ) {
+            let p = partitioner(window, zone, new_format, TimeSource::Record);
+            let record: KafkaRecord = serde_json::from_value(serde_json::json!({
+                "topic": "t", "partition": 0, "offset": 1, "timestamp": ms
+            }))
+            .unwrap();
+            let value = p.value_for(&record, at("2024-01-01T00:00:00Z"));
+            proptest::prop_assert!(PartitionSpec::new([("pt", value.as_str())]).is_ok(), "{}", value);
+        }
     }
 }

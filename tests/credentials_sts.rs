@@ -11,7 +11,8 @@ use maxcompute_emulator::sts::StsConfig;
 use maxcompute_emulator::{start, EmulatorConfig};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::credentials;
-use maxcompute_kafka_sink::handler::{handler, Shared};
+use maxcompute_kafka_sink::handler::handler;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, Sink};
 use sink_support::{event, Emulator};
 
 const ACCOUNT_ID: &str = "1234567890";
@@ -46,10 +47,10 @@ fn sts_config(emu: &Emulator, access_key: &str) -> SinkConfig {
     )
 }
 
-async fn build(config: &SinkConfig) -> Result<Shared, String> {
+async fn build(config: &SinkConfig) -> Result<Sink, String> {
     let provider =
         credentials::provider(&config.credentials, |_| None).map_err(|e| e.to_string())?;
-    Shared::build(config, provider, None)
+    Sink::build(config, provider, ErrorPolicy::Fail)
         .await
         .map_err(|e| error_chain(&e))
 }
@@ -69,7 +70,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 async fn many_invocations_share_one_assume_role() {
     let emu = emulator_with_role().await;
     let config = sts_config(&emu, DEFAULT_ACCESS_KEY);
-    let shared = build(&config).await.expect("start-up with STS succeeds");
+    let sink = build(&config).await.expect("start-up with STS succeeds");
     assert_eq!(
         emu.handle.sts().assume_role_calls(),
         1,
@@ -77,7 +78,7 @@ async fn many_invocations_share_one_assume_role() {
     );
 
     for _ in 0..5 {
-        let summary = handler(&shared, event("msk-text"))
+        let summary = handler(&sink, event("msk-text"))
             .await
             .expect("invocation with STS credentials succeeds");
         assert_eq!(summary.failed, 0);
@@ -99,8 +100,8 @@ async fn many_invocations_share_one_assume_role() {
 async fn a_token_expiring_between_invocations_is_renewed_once() {
     let emu = emulator_with_role().await;
     let config = sts_config(&emu, DEFAULT_ACCESS_KEY);
-    let shared = build(&config).await.expect("start-up with STS succeeds");
-    handler(&shared, event("msk-text")).await.expect("first");
+    let sink = build(&config).await.expect("start-up with STS succeeds");
+    handler(&sink, event("msk-text")).await.expect("first");
     // MaxCompute now sees the cached token as expired (its clock passed the 3600 s lifetime):
     // the first request answers AuthenticationRequestExpired, the provider renews once, and
     // the invocation still succeeds.
@@ -108,7 +109,7 @@ async fn a_token_expiring_between_invocations_is_renewed_once() {
         .sts()
         .advance_clock(Duration::from_secs(3600 + 60));
     for _ in 0..3 {
-        handler(&shared, event("msk-text"))
+        handler(&sink, event("msk-text"))
             .await
             .expect("invocations after the expiry succeed");
     }

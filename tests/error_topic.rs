@@ -2,18 +2,18 @@
 //! 127.0.0.1 port): byte-exact republishing, the context headers, failures, and reuse of one
 //! producer across invocations.
 
-#[path = "support/tansu.rs"]
-mod tansu;
-
 use std::time::Duration;
 
+use kafka_trigger::testing::{free_port, ReadRecord, Tansu};
 use maxcompute_kafka_sink::config::{ErrorTopicConfig, Secret};
+use maxcompute_kafka_sink::convert::types::TypeError;
+use maxcompute_kafka_sink::convert::{ConvertError, Reason};
 use maxcompute_kafka_sink::error_topic::{
-    DeadLetter, ErrorTopicError, ErrorTopicProducer, Stage, CONNECTOR_NAME, EXCEPTION_CLASS,
-    EXCEPTION_MESSAGE, OFFSET, PARTITION, STAGE, TOPIC,
+    ErrorTopicError, ErrorTopicProducer, CONNECTOR_NAME, EXCEPTION_CLASS, EXCEPTION_MESSAGE,
+    OFFSET, PARTITION, STAGE, TOPIC,
 };
-use maxcompute_kafka_sink::event::{Header, KafkaRecord};
-use tansu::{free_port, ReadBack, ReadRecord, Tansu};
+use maxcompute_kafka_sink::event::{Header, KafkaRecord, Part};
+use maxcompute_kafka_sink::failed::{FailedRecord, Failure, Stage};
 use tokio::time::Instant;
 
 const CONTEXT_HEADERS: usize = 7;
@@ -62,6 +62,32 @@ fn header(name: &str, value: &[u8]) -> Header {
     }
 }
 
+/// `record` as conversion reports it when it fails for `reason`.
+fn failure(record: &KafkaRecord, reason: Reason) -> FailedRecord<'_> {
+    let failure = Failure::Convert(ConvertError {
+        id: record.id(),
+        reason,
+    });
+    FailedRecord::new(record, failure)
+}
+
+fn column_type<'a>(record: &'a KafkaRecord, why: &str) -> FailedRecord<'a> {
+    let error = TypeError(why.to_string());
+    failure(
+        record,
+        Reason::Column {
+            column: "amount".into(),
+            error,
+        },
+    )
+}
+
+fn invalid_json(record: &KafkaRecord) -> FailedRecord<'_> {
+    let detail = "expected value at line 1 column 1".to_string();
+    let part = Part::Value;
+    failure(record, Reason::InvalidJson { part, detail })
+}
+
 fn soon(secs: u64) -> Option<Instant> {
     Some(Instant::now() + Duration::from_secs(secs))
 }
@@ -90,10 +116,13 @@ async fn republishes_bytes_headers_and_timestamp_exactly_with_context() {
             header("trace", b"second"),
         ],
     );
-    let message = "FLATTEN key \"extendinfos\" has no column of that name in the table";
-    let letters = [DeadLetter::new(&rec, "FlattenUnknownKey", message)];
+    let message = "cannot convert the record at topic \"orders\" partition 2 offset 101: FLATTEN key \"extendinfos\" has no column of that name in the table; add the column or remove the key from the message";
+    let unknown = Reason::FlattenUnknownKey {
+        key: "extendinfos".into(),
+    };
+    let records = [failure(&rec, unknown)];
 
-    let report = producer.publish(&letters, soon(30)).await.unwrap();
+    let report = producer.publish(&records, soon(30)).await.unwrap();
     assert_eq!(report.delivered.len(), 1);
 
     let read = broker.read("errors", 1);
@@ -130,12 +159,16 @@ async fn null_key_and_null_value_stay_null() {
     let null_key = record(1, None, Some(&b"v"[..]), vec![]);
     let null_value = record(2, Some(&b"k"[..]), None, vec![]);
     let empty_not_null = record(3, Some(&b""[..]), Some(&b""[..]), vec![]);
-    let letters = [
-        DeadLetter::new(&null_key, "NullInput", "key is null"),
-        DeadLetter::new(&null_value, "NullInput", "value is null"),
-        DeadLetter::new(&empty_not_null, "CsvEmpty", "empty"),
+    let null = |part| Reason::Null {
+        part,
+        format: "CSV",
+    };
+    let records = [
+        failure(&null_key, null(Part::Key)),
+        failure(&null_value, null(Part::Value)),
+        failure(&empty_not_null, Reason::CsvEmpty),
     ];
-    producer.publish(&letters, soon(30)).await.unwrap();
+    producer.publish(&records, soon(30)).await.unwrap();
 
     let read = broker.read("errors", 3);
     let parts: Vec<KeyValue> = read
@@ -164,13 +197,10 @@ async fn undecodable_base64_goes_out_verbatim_as_a_converter_failure() {
 
     let mut rec = record(9, Some(&b"k"[..]), None, vec![]);
     rec.value = Some("not base64!".into());
-    let letters = [DeadLetter::new(
-        &rec,
-        "InvalidBase64",
-        "the record's value is not valid base64",
-    )];
-    assert_eq!(letters[0].stage, Stage::ValueConverter);
-    producer.publish(&letters, soon(30)).await.unwrap();
+    let broken = rec.value_bytes().unwrap_err();
+    let records = [failure(&rec, Reason::Decode(broken))];
+    assert_eq!(records[0].stage(), Stage::ValueConverter);
+    producer.publish(&records, soon(30)).await.unwrap();
 
     let read = broker.read("errors", 1);
     assert_eq!(read[0].key.as_deref(), Some(&b"k"[..]));
@@ -202,11 +232,8 @@ async fn one_producer_serves_several_invocations() {
         .collect();
     let mut offsets = Vec::new();
     for batch in &batches {
-        let letters: Vec<DeadLetter<'_>> = batch
-            .iter()
-            .map(|r| DeadLetter::new(r, "ColumnType", "bad"))
-            .collect();
-        let report = producer.publish(&letters, soon(30)).await.unwrap();
+        let records: Vec<FailedRecord<'_>> = batch.iter().map(|r| column_type(r, "bad")).collect();
+        let report = producer.publish(&records, soon(30)).await.unwrap();
         assert_eq!(report.delivered.len(), 4);
         offsets.extend(report.delivered.iter().map(|d| d.offset));
     }
@@ -239,12 +266,9 @@ async fn broker_down_fails_at_the_deadline_naming_what_is_missing() {
         record(7, Some(&b"a"[..]), Some(&b"b"[..]), vec![]),
         record(8, None, Some(&b"c"[..]), vec![]),
     ];
-    let letters: Vec<DeadLetter<'_>> = recs
-        .iter()
-        .map(|r| DeadLetter::new(r, "InvalidJson", "bad"))
-        .collect();
+    let records: Vec<FailedRecord<'_>> = recs.iter().map(invalid_json).collect();
 
-    let err = producer.publish(&letters, soon(2)).await.unwrap_err();
+    let err = producer.publish(&records, soon(2)).await.unwrap_err();
     match &err {
         ErrorTopicError::NotAcknowledged {
             topic,
@@ -282,7 +306,7 @@ async fn broker_down_without_deadline_fails_with_librdkafkas_timeout() {
     .unwrap();
     let rec = record(7, Some(&b"a"[..]), Some(&b"b"[..]), vec![]);
     let err = producer
-        .publish(&[DeadLetter::new(&rec, "InvalidJson", "bad")], None)
+        .publish(&[invalid_json(&rec)], None)
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -314,16 +338,13 @@ async fn the_retry_after_a_failed_invocation_delivers() {
         record(40, Some(&b"x"[..]), Some(&[0x80][..]), vec![]),
         record(41, Some(&b"y"[..]), Some(&[0x81][..]), vec![]),
     ];
-    let letters: Vec<DeadLetter<'_>> = recs
-        .iter()
-        .map(|r| DeadLetter::new(r, "ColumnType", "bad"))
-        .collect();
+    let records: Vec<FailedRecord<'_>> = recs.iter().map(|r| column_type(r, "bad")).collect();
 
-    producer.publish(&letters, soon(1)).await.unwrap_err();
+    producer.publish(&records, soon(1)).await.unwrap_err();
 
     let broker = Tansu::start_on(port);
     broker.create_topic("errors", 1).await;
-    let report = producer.publish(&letters, soon(60)).await.unwrap();
+    let report = producer.publish(&records, soon(60)).await.unwrap();
     assert_eq!(report.delivered.len(), 2);
 
     // The first attempt's records may still have gone out once the broker was up: at least
@@ -422,7 +443,7 @@ async fn records_above_a_megabyte_are_republished() {
     let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     let rec = record(5, Some(&b"big"[..]), Some(big.as_slice()), vec![]);
     producer
-        .publish(&[DeadLetter::new(&rec, "ColumnType", "too long")], soon(60))
+        .publish(&[column_type(&rec, "too long")], soon(60))
         .await
         .unwrap();
     let read = broker.read("errors", 1);
@@ -445,7 +466,7 @@ async fn a_record_over_the_size_limit_fails_with_the_fix() {
     let big = vec![0xabu8; 200_000];
     let rec = record(6, None, Some(big.as_slice()), vec![]);
     let err = producer
-        .publish(&[DeadLetter::new(&rec, "ColumnType", "too long")], soon(60))
+        .publish(&[column_type(&rec, "too long")], soon(60))
         .await
         .unwrap_err();
     let text = err.to_string();

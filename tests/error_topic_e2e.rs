@@ -3,24 +3,20 @@
 //! order of error-topic delivery and MaxCompute commit: whichever fails, the invocation fails
 //! and its retry loses nothing.
 
-#[path = "support/tansu.rs"]
-mod tansu;
-
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use kafka_trigger::testing::{free_port, ReadRecord, Tansu};
 use lambda_runtime::{Context, LambdaEvent};
 use maxcompute_emulator::{start, EmulatorConfig, EmulatorHandle, FaultAction, FaultKind};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::credentials;
 use maxcompute_kafka_sink::error_topic::{
-    ErrorTopicProducer, CONNECTOR_NAME, EXCEPTION_CLASS, OFFSET, PARTITION, STAGE, TOPIC,
+    CONNECTOR_NAME, EXCEPTION_CLASS, OFFSET, PARTITION, STAGE, TOPIC,
 };
 use maxcompute_kafka_sink::event::KafkaEvent;
-use maxcompute_kafka_sink::handler::{handler, Shared};
-use maxcompute_kafka_sink::sink::{ErrorSink, InvocationError};
+use maxcompute_kafka_sink::handler::handler;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, InvocationError, Sink};
 use maxcompute_tunnel::Value;
-use tansu::{free_port, ReadBack, ReadRecord, Tansu};
 
 const PROJECT: &str = "emulator";
 const TABLE: &str = "table_flatten";
@@ -72,7 +68,7 @@ fn connector_document(emulator: &EmulatorHandle, error_servers: &str, retry_time
 
 struct Setup {
     emulator: EmulatorHandle,
-    shared: Shared,
+    sink: Sink,
     _dir: tempfile::TempDir,
 }
 
@@ -83,15 +79,12 @@ async fn setup(error_servers: &str, retry_times: u32) -> Setup {
     let document = connector_document(&emulator, error_servers, retry_times);
     let config = SinkConfig::from_vars([("MC_SINK_CONFIG", document)]).unwrap();
     let provider = credentials::provider(&config.credentials, |_| None).unwrap();
-    let producer =
-        ErrorTopicProducer::new(config.error_topic.as_ref().unwrap(), CONNECTOR).unwrap();
-    let error_sink: Arc<dyn ErrorSink> = Arc::new(producer);
-    let shared = Shared::build(&config, provider, Some(error_sink))
-        .await
-        .unwrap();
+    let errors = ErrorPolicy::from_config(&config, CONNECTOR).unwrap();
+    assert!(matches!(errors, ErrorPolicy::Republish(_)));
+    let sink = Sink::build(&config, provider, errors).await.unwrap();
     Setup {
         emulator,
-        shared,
+        sink,
         _dir: dir,
     }
 }
@@ -166,7 +159,7 @@ async fn seed_abnormal_example_101_to_the_error_topic_100_and_102_to_the_table()
     broker.create_topic(ERROR_TOPIC, 1).await;
     let s = setup(&broker.bootstrap, 3).await;
 
-    let summary = handler(&s.shared, event_with_deadline(Duration::from_secs(60)))
+    let summary = handler(&s.sink, event_with_deadline(Duration::from_secs(60)))
         .await
         .unwrap();
     assert_eq!(summary.records_in, 3);
@@ -185,7 +178,7 @@ async fn error_topic_down_fails_the_invocation_before_anything_is_written() {
     // Nobody listens on this port: the error records cannot be acknowledged.
     let s = setup(&format!("127.0.0.1:{}", free_port()), 3).await;
 
-    let err = handler(&s.shared, event_with_deadline(Duration::from_secs(5)))
+    let err = handler(&s.sink, event_with_deadline(Duration::from_secs(5)))
         .await
         .unwrap_err();
     assert!(matches!(err, InvocationError::ErrorTopic(_)), "{err}");
@@ -217,7 +210,7 @@ async fn commit_failure_after_acknowledged_error_records_fails_and_the_retry_los
         )
         .unwrap();
 
-    let err = handler(&s.shared, event_with_deadline(Duration::from_secs(60)))
+    let err = handler(&s.sink, event_with_deadline(Duration::from_secs(60)))
         .await
         .unwrap_err();
     assert!(matches!(err, InvocationError::Tunnel { .. }), "{err}");
@@ -226,7 +219,7 @@ async fn commit_failure_after_acknowledged_error_records_fails_and_the_retry_los
     assert_eq!(broker.read(ERROR_TOPIC, 1).len(), 1);
 
     // The trigger retries the same batch.
-    let summary = handler(&s.shared, event_with_deadline(Duration::from_secs(60)))
+    let summary = handler(&s.sink, event_with_deadline(Duration::from_secs(60)))
         .await
         .unwrap();
     assert_eq!(summary.republished, 1);

@@ -37,9 +37,9 @@ async fn text_value_mode() {
             "CREATE TABLE IF NOT EXISTS table_text(topic STRING, `partition` BIGINT, `offset` BIGINT, key STRING, value STRING) PARTITIONED BY (pt STRING);",
         );
         let config = emu.config("table_text", &[("MC_FORMAT", "TEXT"), ("MC_MODE", "VALUE")]);
-        let shared = emu.shared(&config).await;
+        let sink = emu.sink(&config).await;
         let before = Utc::now();
-        let summary = handler(&shared, event(&format!("{form}-text")))
+        let summary = handler(&sink, event(&format!("{form}-text")))
             .await
             .unwrap();
         let after = Utc::now();
@@ -72,11 +72,9 @@ async fn csv_value_mode() {
             "CREATE TABLE IF NOT EXISTS table_csv(topic STRING, `partition` BIGINT, `offset` BIGINT, id BIGINT, name STRING, region STRING) PARTITIONED BY (pt STRING);",
         );
         let config = emu.config("table_csv", &[("MC_FORMAT", "CSV"), ("MC_MODE", "VALUE")]);
-        let shared = emu.shared(&config).await;
+        let sink = emu.sink(&config).await;
         let before = Utc::now();
-        handler(&shared, event(&format!("{form}-csv")))
-            .await
-            .unwrap();
+        handler(&sink, event(&format!("{form}-csv"))).await.unwrap();
         let after = Utc::now();
         let rows = emu.rows("table_csv");
         let expected = vec![
@@ -116,9 +114,9 @@ async fn json_value_mode() {
             "CREATE TABLE IF NOT EXISTS table_json(topic STRING, `partition` BIGINT, `offset` BIGINT, key STRING, value JSON) PARTITIONED BY (pt STRING);",
         );
         let config = emu.config("table_json", &[("MC_FORMAT", "JSON"), ("MC_MODE", "VALUE")]);
-        let shared = emu.shared(&config).await;
+        let sink = emu.sink(&config).await;
         let before = Utc::now();
-        handler(&shared, event(&format!("{form}-json")))
+        handler(&sink, event(&format!("{form}-json")))
             .await
             .unwrap();
         let after = Utc::now();
@@ -154,9 +152,9 @@ async fn flatten_value_mode() {
             "table_flatten",
             &[("MC_FORMAT", "FLATTEN"), ("MC_MODE", "VALUE")],
         );
-        let shared = emu.shared(&config).await;
+        let sink = emu.sink(&config).await;
         let before = Utc::now();
-        handler(&shared, event(&format!("{form}-flatten")))
+        handler(&sink, event(&format!("{form}-flatten")))
             .await
             .unwrap();
         let after = Utc::now();
@@ -193,8 +191,8 @@ async fn abnormal_data_is_skipped_with_skip_error() {
                 ("MC_SKIP_ERROR", "true"),
             ],
         );
-        let shared = emu.shared(&config).await;
-        let summary = handler(&shared, event(&format!("{form}-abnormal")))
+        let sink = emu.sink(&config).await;
+        let summary = handler(&sink, event(&format!("{form}-abnormal")))
             .await
             .unwrap();
         assert_eq!(
@@ -229,8 +227,8 @@ async fn abnormal_data_fails_the_invocation_without_skip_error() {
         "table_flatten",
         &[("MC_FORMAT", "FLATTEN"), ("MC_MODE", "VALUE")],
     );
-    let shared = emu.shared(&config).await;
-    let err = handler(&shared, event("msk-abnormal")).await.unwrap_err();
+    let sink = emu.sink(&config).await;
+    let err = handler(&sink, event("msk-abnormal")).await.unwrap_err();
     match &err {
         InvocationError::RecordRejected { first, count, .. } => {
             assert_eq!(
@@ -260,8 +258,8 @@ async fn record_time_partitions_match_the_seed_minute() {
         "t",
         &[("MC_MODE", "VALUE"), ("MC_PARTITION_TIME_SOURCE", "record")],
     );
-    let shared = emu.shared(&config).await;
-    handler(&shared, event("msk-text")).await.unwrap();
+    let sink = emu.sink(&config).await;
+    handler(&sink, event("msk-text")).await.unwrap();
     let pts: Vec<String> = emu.rows("t").into_iter().map(|(pt, _)| pt).collect();
     assert_eq!(pts, vec!["07-13-2023 21:13", "07-13-2023 21:13"]);
 
@@ -278,8 +276,8 @@ async fn record_time_partitions_match_the_seed_minute() {
             ("MC_PARTITION_WINDOW_TYPE", "HOUR"),
         ],
     );
-    let shared = emu.shared(&config).await;
-    handler(&shared, event("self-managed-text")).await.unwrap();
+    let sink = emu.sink(&config).await;
+    handler(&sink, event("self-managed-text")).await.unwrap();
     let pts: Vec<String> = emu.rows("t").into_iter().map(|(pt, _)| pt).collect();
     assert_eq!(pts, vec!["2023-07-13 21", "2023-07-13 21"]);
 }
@@ -308,9 +306,9 @@ async fn seed_connector_file_works_unchanged() {
     ])
     .unwrap();
     assert_eq!(config.target.schema.as_deref(), Some("default"));
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     let before = Utc::now();
-    handler(&shared, event("self-managed-text")).await.unwrap();
+    handler(&sink, event("self-managed-text")).await.unwrap();
     let after = Utc::now();
     let rows = emu.rows("table_text");
     let utc_minute = |t: DateTime<Utc>| t.format("%m-%d-%Y %H:%M").to_string();

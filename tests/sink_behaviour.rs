@@ -6,12 +6,13 @@ mod sink_support;
 
 use std::sync::{Arc, Mutex};
 
+use futures::future::BoxFuture;
 use maxcompute_emulator::{FaultAction, FaultKind};
+use maxcompute_kafka_sink::error_topic::{ErrorSink, ErrorTopicError};
 use maxcompute_kafka_sink::event::KafkaEvent;
-use maxcompute_kafka_sink::handler::{handler, Shared, StartupError};
-use maxcompute_kafka_sink::sink::{
-    BoxFuture, ErrorSink, ErrorSinkError, FailedRecord, InvocationError,
-};
+use maxcompute_kafka_sink::failed::FailedRecord;
+use maxcompute_kafka_sink::handler::handler;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, InvocationError, Sink, StartupError};
 use maxcompute_tunnel::Value;
 use sink_support::{event, int, invocation, s, Emulator};
 use tokio::time::Instant;
@@ -51,12 +52,12 @@ async fn stream_mode_keeps_the_session_across_invocations() {
         "t",
         &[("MC_USE_STREAMING", "true"), ("MC_RETRY_TIMES", "0")],
     );
-    let shared = emu.shared(&config).await;
-    let summary = handler(&shared, event("msk-text")).await.unwrap();
+    let sink = emu.sink(&config).await;
+    let summary = handler(&sink, event("msk-text")).await.unwrap();
     assert_eq!(summary.rows_total(), 2);
     // From now on no session can be created: the second invocation must reuse the first's.
     refuse_session_creation(&emu);
-    let summary = handler(&shared, event("msk-text")).await.unwrap();
+    let summary = handler(&sink, event("msk-text")).await.unwrap();
     assert_eq!(summary.rows_total(), 2);
     let rows = emu.rows("t");
     assert_eq!(offsets(&emu, "t"), vec![0, 1, 0, 1]);
@@ -80,10 +81,10 @@ async fn batch_mode_opens_a_session_per_invocation() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
     let config = emu.config("t", &[("MC_RETRY_TIMES", "0")]);
-    let shared = emu.shared(&config).await;
-    handler(&shared, event("msk-text")).await.unwrap();
+    let sink = emu.sink(&config).await;
+    handler(&sink, event("msk-text")).await.unwrap();
     refuse_session_creation(&emu);
-    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    let err = handler(&sink, event("msk-text")).await.unwrap_err();
     assert!(err.to_string().contains("no new sessions"), "{err}");
     assert_eq!(offsets(&emu, "t"), vec![0, 1]);
 }
@@ -93,7 +94,7 @@ async fn commit_failure_fails_the_invocation_and_the_retry_writes_once() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
     let config = emu.config("t", &[("MC_RETRY_TIMES", "1")]);
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     emu.handle
         .faults()
         .inject(
@@ -106,7 +107,7 @@ async fn commit_failure_fails_the_invocation_and_the_retry_writes_once() {
             2,
         )
         .unwrap();
-    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    let err = handler(&sink, event("msk-text")).await.unwrap_err();
     assert!(matches!(err, InvocationError::Tunnel { .. }), "{err}");
     assert!(err.to_string().contains("of table t"), "{err}");
     assert!(
@@ -115,7 +116,7 @@ async fn commit_failure_fails_the_invocation_and_the_retry_writes_once() {
     );
 
     // The trigger retries the same batch: it lands exactly once.
-    handler(&shared, event("msk-text")).await.unwrap();
+    handler(&sink, event("msk-text")).await.unwrap();
     assert_eq!(offsets(&emu, "t"), vec![0, 1]);
 }
 
@@ -127,7 +128,7 @@ async fn stream_write_failure_fails_the_invocation_and_the_retry_succeeds() {
         "t",
         &[("MC_USE_STREAMING", "true"), ("MC_RETRY_TIMES", "0")],
     );
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     emu.handle
         .faults()
         .inject(
@@ -140,9 +141,9 @@ async fn stream_write_failure_fails_the_invocation_and_the_retry_succeeds() {
             1,
         )
         .unwrap();
-    let err = handler(&shared, event("msk-text")).await.unwrap_err();
+    let err = handler(&sink, event("msk-text")).await.unwrap_err();
     assert!(matches!(err, InvocationError::Tunnel { .. }), "{err}");
-    handler(&shared, event("msk-text")).await.unwrap();
+    handler(&sink, event("msk-text")).await.unwrap();
     assert_eq!(offsets(&emu, "t"), vec![0, 1]);
 }
 
@@ -159,9 +160,9 @@ async fn several_topic_partitions_keep_their_order_and_coordinates() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
     let config = emu.config("t", &[]);
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     let payload: KafkaEvent = serde_json::from_str(MULTI).unwrap();
-    handler(&shared, invocation(payload)).await.unwrap();
+    handler(&sink, invocation(payload)).await.unwrap();
     let rows: Vec<Vec<Value>> = emu.rows("t").into_iter().map(|(_, r)| r).collect();
     assert_eq!(
         rows,
@@ -207,17 +208,17 @@ async fn invalid_base64_is_one_records_error() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
     let config = emu.config("t", &[("MC_SKIP_ERROR", "true")]);
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     let bad = MULTI.replace("Zm91cnRo", "not*base64");
-    let summary = handler(&shared, invocation(serde_json::from_str(&bad).unwrap()))
+    let summary = handler(&sink, invocation(serde_json::from_str(&bad).unwrap()))
         .await
         .unwrap();
     assert_eq!((summary.rows_total(), summary.skipped), (3, 1));
     assert_eq!(offsets(&emu, "t"), vec![7, 15, 16]);
 }
 
-/// Stands in for the error-topic producer (issue 5) at the `ErrorSink` seam: it records what
-/// it is given, or refuses, so the policy order can be checked without a broker.
+/// Stands in for the error-topic producer at the `ErrorSink` seam: it records what it is
+/// given, or refuses, so the policy order can be checked without a broker.
 #[derive(Debug, Default)]
 struct RecordingErrorSink {
     seen: Mutex<Vec<(i64, String)>>,
@@ -229,19 +230,19 @@ impl ErrorSink for RecordingErrorSink {
         &'a self,
         records: &'a [FailedRecord<'a>],
         _deadline: Option<Instant>,
-    ) -> BoxFuture<'a, Result<(), ErrorSinkError>> {
+    ) -> BoxFuture<'a, Result<(), ErrorTopicError>> {
         Box::pin(async move {
             if self.refuse {
-                return Err(ErrorSinkError {
+                return Err(ErrorTopicError::Unavailable {
                     topic: "runtime_error".into(),
-                    message: "broker down".into(),
+                    reason: "broker down".into(),
                 });
             }
             let mut seen = self.seen.lock().unwrap();
             seen.extend(
                 records
                     .iter()
-                    .map(|f| (f.record.offset, f.kind.to_string())),
+                    .map(|f| (f.record.offset, f.kind().to_string())),
             );
             Ok(())
         })
@@ -264,15 +265,16 @@ async fn error_topic_wins_over_skip_error_false() {
             ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
         ],
     );
-    let sink = Arc::new(RecordingErrorSink::default());
-    let shared = emu.shared_with(&config, Some(sink.clone())).await;
-    let summary = handler(&shared, event("msk-abnormal")).await.unwrap();
+    let recorder = Arc::new(RecordingErrorSink::default());
+    let errors = ErrorPolicy::Republish(recorder.clone());
+    let sink = emu.sink_with(&config, errors).await;
+    let summary = handler(&sink, event("msk-abnormal")).await.unwrap();
     assert_eq!(
         (summary.republished, summary.skipped, summary.rows_total()),
         (1, 0, 2)
     );
     assert_eq!(
-        *sink.seen.lock().unwrap(),
+        *recorder.seen.lock().unwrap(),
         vec![(3, "FlattenUnknownKey".to_string())]
     );
     assert_eq!(offsets(&emu, "f"), vec![2, 4]);
@@ -291,12 +293,14 @@ async fn error_topic_failure_fails_the_invocation_before_writing() {
             ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
         ],
     );
-    let sink = Arc::new(RecordingErrorSink {
+    let recorder = Arc::new(RecordingErrorSink {
         refuse: true,
         ..Default::default()
     });
-    let shared = emu.shared_with(&config, Some(sink)).await;
-    let err = handler(&shared, event("msk-abnormal")).await.unwrap_err();
+    let sink = emu
+        .sink_with(&config, ErrorPolicy::Republish(recorder))
+        .await;
+    let err = handler(&sink, event("msk-abnormal")).await.unwrap_err();
     assert_eq!(err.to_string(), "error topic `runtime_error`: broker down");
     assert!(emu.rows("f").is_empty());
 }
@@ -305,7 +309,8 @@ async fn startup_error(emu: &Emulator, table: &str, extra: &[(&str, &str)]) -> S
     let config = emu.config(table, extra);
     let provider =
         maxcompute_kafka_sink::credentials::provider(&config.credentials, |_| None).unwrap();
-    Shared::build(&config, provider, None)
+    let errors = ErrorPolicy::from_config(&config, "tests").unwrap();
+    Sink::build(&config, provider, errors)
         .await
         .unwrap_err()
         .to_string()
@@ -322,24 +327,13 @@ async fn startup_checks_the_table() {
     );
     let msg = startup_error(&emu, "t", &[("MC_FORMAT", "BINARY")]).await;
     assert_eq!(msg, "table `t` does not fit format=BINARY mode=DEFAULT: column `key` is STRING, expected BINARY; change `key` to BINARY");
-    let msg = startup_error(
-        &emu,
-        "t",
-        &[
-            ("MC_RUNTIME_ERROR_TOPIC_NAME", "e"),
-            ("MC_RUNTIME_ERROR_TOPIC_BOOTSTRAP_SERVERS", "b:1"),
-        ],
-    )
-    .await;
-    assert!(
-        msg.starts_with("the error topic `e` is configured but no error-topic producer"),
-        "{msg}"
-    );
     let err = {
         let config = emu.config("t", &[("MC_ACCESS_KEY", "wrong-secret")]);
         let provider =
             maxcompute_kafka_sink::credentials::provider(&config.credentials, |_| None).unwrap();
-        Shared::build(&config, provider, None).await.unwrap_err()
+        Sink::build(&config, provider, ErrorPolicy::Fail)
+            .await
+            .unwrap_err()
     };
     assert!(matches!(err, StartupError::Schema { .. }), "{err}");
     assert!(!err.to_string().contains("wrong-secret"), "{err}");
@@ -352,12 +346,12 @@ async fn binary_default_mode_writes_bytes_and_null_keys() {
         "CREATE TABLE b(topic STRING, `partition` BIGINT, `offset` BIGINT, key BINARY, value BINARY) PARTITIONED BY (pt STRING);",
     );
     let config = emu.config("b", &[("MC_FORMAT", "BINARY")]);
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     // Value bytes 00 ff 80 7f; the second record has a null key and no value at all.
     let json = r#"{"eventSource":"aws:kafka","records":{"bin-0":[
         {"topic":"bin","partition":0,"offset":0,"timestamp":1,"key":"aw==","value":"AP+Afw=="},
         {"topic":"bin","partition":0,"offset":1,"timestamp":2,"key":null}]}}"#;
-    handler(&shared, invocation(serde_json::from_str(json).unwrap()))
+    handler(&sink, invocation(serde_json::from_str(json).unwrap()))
         .await
         .unwrap();
     let rows: Vec<Vec<Value>> = emu.rows("b").into_iter().map(|(_, r)| r).collect();
@@ -381,7 +375,7 @@ async fn retries_stop_at_the_invocation_deadline() {
     let emu = Emulator::start().await;
     emu.create_table(TEXT_DDL);
     let config = emu.config("t", &[("MC_RETRY_TIMES", "100")]);
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     emu.handle
         .faults()
         .inject(
@@ -400,7 +394,7 @@ async fn retries_stop_at_the_invocation_deadline() {
         .unwrap()
         .as_millis() as u64;
     invocation.context.deadline = now_ms + 3_000;
-    let err = handler(&shared, invocation).await.unwrap_err();
+    let err = handler(&sink, invocation).await.unwrap_err();
     let InvocationError::Tunnel { source, .. } = &err else {
         panic!("unexpected error {err}");
     };
@@ -426,13 +420,13 @@ async fn record_time_spreads_one_batch_over_windows_of_a_custom_partition_column
             ("MC_USE_NEW_PARTITION_FORMAT", "true"),
         ],
     );
-    let shared = emu.shared(&config).await;
+    let sink = emu.sink(&config).await;
     // 2023-07-13 21:13:59.999 and 21:14:00.000 in Shanghai, then back in the first minute.
     let json = r#"{"eventSource":"aws:kafka","records":{"w-0":[
         {"topic":"w","partition":0,"offset":0,"timestamp":1689254039999,"value":"YQ=="},
         {"topic":"w","partition":0,"offset":1,"timestamp":1689254040000,"value":"Yg=="},
         {"topic":"w","partition":0,"offset":2,"timestamp":1689254000000,"value":"Yw=="}]}}"#;
-    let summary = handler(&shared, invocation(serde_json::from_str(json).unwrap()))
+    let summary = handler(&sink, invocation(serde_json::from_str(json).unwrap()))
         .await
         .unwrap();
     let per_partition: Vec<(&str, u64)> = summary

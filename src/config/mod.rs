@@ -91,7 +91,8 @@ pub struct TargetConfig {
     pub table: String,
 }
 
-/// Inputs of the credential provider (issue 6). Empty strings are `None`.
+/// Inputs of the credential provider (`credentials::provider`): an AccessKey, used directly or
+/// to assume a RAM role through STS. Empty strings are `None`.
 #[derive(Debug, Clone)]
 pub struct CredentialConfig {
     pub account_type: AccountType,

@@ -23,17 +23,9 @@ pub struct RawConfig {
 
 impl RawConfig {
     /// Reads the document and per-key variables from `vars` (the process environment in
-    /// production, a plain list in tests).
-    pub fn gather<I, K, V>(vars: I) -> Result<RawConfig, ConfigError>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        let env: BTreeMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+    /// production, a plain list in tests); a later variable wins over an earlier one.
+    pub fn gather(vars: Vec<(String, String)>) -> Result<RawConfig, ConfigError> {
+        let env: BTreeMap<String, String> = vars.into_iter().collect();
         let mut raw = RawConfig::default();
 
         let inline = env.get(keys::ENV_DOCUMENT).filter(|v| !v.trim().is_empty());

@@ -21,6 +21,17 @@ fn err(vars: Vec<(&'static str, String)>) -> String {
     SinkConfig::from_vars(vars).unwrap_err().to_string()
 }
 
+/// Each `(variable, value, key, allowed)` is refused with the message naming all four.
+fn assert_invalid_values(cases: &[(&'static str, &str, &str, &str)]) {
+    for (env, value, key, allowed) in cases {
+        let msg = err(with(&[(env, value)]));
+        assert_eq!(
+            msg,
+            format!("key `{key}` (from {env}) has invalid value \"{value}\"; allowed: {allowed}")
+        );
+    }
+}
+
 #[test]
 fn defaults_match_the_connector() {
     let c = SinkConfig::from_vars(base()).unwrap();
@@ -208,13 +219,7 @@ fn bad_enum_values_name_key_value_and_allowed() {
             "true, false (case-insensitive)",
         ),
     ];
-    for (env, value, key, allowed) in cases {
-        let msg = err(with(&[(env, value)]));
-        assert_eq!(
-            msg,
-            format!("key `{key}` (from {env}) has invalid value \"{value}\"; allowed: {allowed}")
-        );
-    }
+    assert_invalid_values(&cases);
 }
 
 #[test]
@@ -269,13 +274,7 @@ fn numbers_out_of_range_are_rejected() {
             "an integer (the value is ignored)",
         ),
     ];
-    for (env, value, key, allowed) in cases {
-        let msg = err(with(&[(env, value)]));
-        assert_eq!(
-            msg,
-            format!("key `{key}` (from {env}) has invalid value \"{value}\"; allowed: {allowed}")
-        );
-    }
+    assert_invalid_values(&cases);
     assert_eq!(
         SinkConfig::from_vars(with(&[("MC_BUFFER_SIZE_KB", "1024")]))
             .unwrap()

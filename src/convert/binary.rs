@@ -1,21 +1,18 @@
 //! BINARY format: key and/or value bytes into BINARY columns; a null key or value is NULL
 //! (the connector crashes the task on it).
 
-use maxcompute_tunnel::Value;
+use maxcompute_tunnel::{TypeInfo, Value};
 
 use super::error::Reason;
 use super::layout::Target;
-use super::part_within_field_limit;
-use crate::event::{KafkaRecord, Part};
+use super::whole::WholePart;
+use crate::event::Part;
 
-pub fn fill(
-    record: &KafkaRecord,
-    part: Part,
-    target: &Target,
-    row: &mut [Value],
-) -> Result<(), Reason> {
-    if let Some(bytes) = part_within_field_limit(record, part, target)? {
-        row[target.index] = Value::Binary(bytes);
-    }
-    Ok(())
+pub const BINARY: WholePart = WholePart {
+    column_types: &[TypeInfo::Binary],
+    value,
+};
+
+fn value(bytes: Vec<u8>, _: Part, _: &Target) -> Result<Value, Reason> {
+    Ok(Value::Binary(bytes))
 }

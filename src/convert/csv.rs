@@ -9,26 +9,31 @@
 use maxcompute_tunnel::Value;
 
 use super::error::Reason;
-use super::layout::Layout;
-use super::types;
-use crate::zone::Zone;
+use super::spread::Spread;
+use super::{nested, types};
 
 /// javacsv's safety switch: a longer field is an error rather than unbounded memory.
 pub const MAX_FIELD_CHARS: usize = 100_000;
 
-/// Fills the user columns of `row` from `text`.
-pub fn fill(text: &str, layout: &Layout, zone: &Zone, row: &mut [Value]) -> Result<(), Reason> {
+/// Fills the user columns of `row` from the part's text, which must not be null.
+pub fn fill(text: Option<&str>, into: &Spread<'_>, row: &mut [Value]) -> Result<(), Reason> {
+    let Some(text) = text else {
+        return Err(Reason::Null {
+            part: into.part,
+            format: "CSV",
+        });
+    };
     let fields = first_record(text)?;
-    if fields.len() != layout.user_columns.len() {
+    if fields.len() != into.columns.len() {
         return Err(Reason::CsvFieldCount {
-            expected: layout.user_columns.len(),
+            expected: into.columns.len(),
             found: fields.len(),
             data: types::excerpt(text),
         });
     }
-    for (field, column) in fields.into_iter().zip(&layout.user_columns) {
+    for (field, column) in fields.into_iter().zip(into.columns) {
         let Some(field) = field else { continue };
-        row[column.index] = types::from_text(&field, &column.type_info, zone)
+        row[column.index] = nested::from_text(&field, &column.type_info, into.zone)
             .map_err(|e| Reason::column(&column.name, e))?;
     }
     Ok(())

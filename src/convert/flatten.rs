@@ -9,29 +9,34 @@ use std::sync::{Mutex, OnceLock};
 use maxcompute_tunnel::Value;
 
 use super::error::Reason;
-use super::layout::{self, Layout};
+use super::layout;
 use super::nested::{self, object_entries, EntriesError};
-use crate::event::Part;
-use crate::zone::Zone;
+use super::spread::Spread;
 
-pub fn fill(
-    text: &str,
-    part: Part,
-    layout: &Layout,
-    zone: &Zone,
-    row: &mut [Value],
-) -> Result<(), Reason> {
+/// Fills the user columns of `row` from the JSON object in the part's text.
+pub fn fill(text: Option<&str>, into: &Spread<'_>, row: &mut [Value]) -> Result<(), Reason> {
+    // A null message sets nothing, as in the connector: the row keeps only the Kafka
+    // coordinates.
+    let Some(text) = text else {
+        return Ok(());
+    };
     let entries = object_entries(text).map_err(|e| match e {
-        EntriesError::Json(detail) => Reason::InvalidJson { part, detail },
-        EntriesError::NotObject(found) => Reason::FlattenNotObject { part, found },
+        EntriesError::Json(detail) => Reason::InvalidJson {
+            part: into.part,
+            detail,
+        },
+        EntriesError::NotObject(found) => Reason::FlattenNotObject {
+            part: into.part,
+            found,
+        },
     })?;
     for (key, raw) in entries {
-        if let Some(target) = layout
-            .user_columns
+        if let Some(target) = into
+            .columns
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(&key))
         {
-            row[target.index] = nested::from_raw(raw, &target.type_info, zone)
+            row[target.index] = nested::from_raw(raw, &target.type_info, into.zone)
                 .map_err(|e| Reason::column(&target.name, e))?;
         } else if layout::is_metadata(&key) {
             // The Kafka coordinates win over a message field of the same name.

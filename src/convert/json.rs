@@ -4,18 +4,15 @@ use maxcompute_tunnel::{TypeInfo, Value};
 
 use super::error::Reason;
 use super::layout::Target;
-use super::part_within_field_limit;
-use crate::event::{KafkaRecord, Part};
+use super::whole::WholePart;
+use crate::event::Part;
 
-pub fn fill(
-    record: &KafkaRecord,
-    part: Part,
-    target: &Target,
-    row: &mut [Value],
-) -> Result<(), Reason> {
-    let Some(bytes) = part_within_field_limit(record, part, target)? else {
-        return Ok(());
-    };
+pub const JSON: WholePart = WholePart {
+    column_types: &[TypeInfo::Json, TypeInfo::String],
+    value,
+};
+
+fn value(bytes: Vec<u8>, part: Part, target: &Target) -> Result<Value, Reason> {
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
         return Err(Reason::InvalidJson {
@@ -23,10 +20,9 @@ pub fn fill(
             detail: e.to_string(),
         });
     }
-    row[target.index] = if target.type_info == TypeInfo::Json {
+    Ok(if target.type_info == TypeInfo::Json {
         Value::Json(text)
     } else {
         Value::String(text)
-    };
-    Ok(())
+    })
 }

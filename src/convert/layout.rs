@@ -24,6 +24,8 @@ pub struct Target {
 pub struct Layout {
     /// Number of data columns: the row length.
     pub width: usize,
+    /// The indexes of the Kafka metadata columns, which every format fills; a table may
+    /// leave out `insert_time`.
     pub topic: usize,
     pub partition: usize,
     pub offset: usize,
@@ -34,6 +36,16 @@ pub struct Layout {
     pub value: Option<Target>,
     /// CSV and FLATTEN: every data column except the Kafka metadata ones, in table order.
     pub user_columns: Vec<Target>,
+}
+
+/// What a format writes besides the Kafka metadata columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fills {
+    /// The `key` and/or `value` column (as the mode says), of one of these types, first
+    /// preferred.
+    Parts(&'static [TypeInfo]),
+    /// Every other data column, from the text of one part.
+    UserColumns,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +70,7 @@ impl Layout {
         schema: &TableSchema,
         format: Format,
         mode: Mode,
+        fills: Fills,
         partition_column: &str,
     ) -> Result<Layout, SchemaMismatch> {
         let fail = |problem: String, fix: String| SchemaMismatch {
@@ -129,11 +142,9 @@ impl Layout {
             Mode::Value => (false, true),
             Mode::Default => (true, true),
         };
-        let allowed: &[TypeInfo] = match format {
-            Format::Text => &[TypeInfo::String],
-            Format::Binary => &[TypeInfo::Binary],
-            Format::Json => &[TypeInfo::Json, TypeInfo::String],
-            Format::Csv | Format::Flatten => &[],
+        let allowed: &[TypeInfo] = match fills {
+            Fills::Parts(types) => types,
+            Fills::UserColumns => &[],
         };
         let part_column = |name: &str, wanted: bool| -> Result<Option<Target>, SchemaMismatch> {
             if !wanted || allowed.is_empty() {
@@ -164,7 +175,7 @@ impl Layout {
         let key = part_column("key", wants_key)?;
         let value = part_column("value", wants_value)?;
 
-        let user_columns: Vec<Target> = if matches!(format, Format::Csv | Format::Flatten) {
+        let user_columns: Vec<Target> = if fills == Fills::UserColumns {
             schema
                 .columns
                 .iter()
@@ -179,7 +190,7 @@ impl Layout {
         } else {
             Vec::new()
         };
-        if matches!(format, Format::Csv | Format::Flatten) {
+        if fills == Fills::UserColumns {
             if user_columns.is_empty() {
                 return Err(fail(
                     "it has no columns besides topic, partition, offset and insert_time".into(),

@@ -1,25 +1,28 @@
-//! Kafka record -> MaxCompute row, for each format and mode. One file per format; `types` is
-//! the shared text-to-value table, `layout` the start-up schema check.
+//! Kafka record -> MaxCompute row, for each format and mode. One file per format, chosen in
+//! `Shape::of`; `whole` is what TEXT, BINARY and JSON share, `types` the shared text-to-value
+//! table, `nested` JSON values and nested types, `layout` the start-up schema check.
 //!
 //! Every row starts all-NULL, so a column a record does not set is NULL and never a previous
 //! row's value (the connector's reused-record bug).
 
 mod binary;
 mod csv;
-mod decimal;
 mod error;
 mod flatten;
 mod json;
-pub mod layout;
+mod layout;
 mod nested;
+mod spread;
 mod text;
 pub mod types;
+mod whole;
 
 pub use error::{ConvertError, Reason};
-pub use layout::{Layout, SchemaMismatch};
+pub use layout::SchemaMismatch;
 
-use layout::Target;
-use types::TypeError;
+use layout::{Fills, Layout};
+use spread::{Spread, SpreadFill};
+use whole::WholePart;
 
 use maxcompute_tunnel::{TableSchema, Value};
 
@@ -30,10 +33,49 @@ use crate::zone::Zone;
 /// Converts records into rows in table column order. Built once per process.
 #[derive(Debug, Clone)]
 pub struct Converter {
-    format: Format,
-    mode: Mode,
+    shape: Shape,
     layout: Layout,
     zone: Zone,
+}
+
+/// How the format fills a row.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// Each part the mode writes goes whole into its own column.
+    Whole(&'static WholePart),
+    /// The text of one part is spread over the user columns; `fill` may be given a null part.
+    Spread { part: Part, fill: SpreadFill },
+}
+
+impl Shape {
+    /// The one place formats are chosen.
+    fn of(format: Format, mode: Mode) -> Shape {
+        let part = match mode {
+            Mode::Key => Part::Key,
+            // Config validation rejects DEFAULT for the formats that read one part.
+            Mode::Value | Mode::Default => Part::Value,
+        };
+        match format {
+            Format::Text => Shape::Whole(&text::TEXT),
+            Format::Binary => Shape::Whole(&binary::BINARY),
+            Format::Json => Shape::Whole(&json::JSON),
+            Format::Csv => Shape::Spread {
+                part,
+                fill: csv::fill,
+            },
+            Format::Flatten => Shape::Spread {
+                part,
+                fill: flatten::fill,
+            },
+        }
+    }
+
+    fn fills(self) -> Fills {
+        match self {
+            Shape::Whole(format) => Fills::Parts(format.column_types),
+            Shape::Spread { .. } => Fills::UserColumns,
+        }
+    }
 }
 
 impl Converter {
@@ -57,17 +99,13 @@ impl Converter {
         partition_column: &str,
         zone: Zone,
     ) -> Result<Converter, SchemaMismatch> {
-        let layout = Layout::new(table, schema, format, mode, partition_column)?;
+        let shape = Shape::of(format, mode);
+        let layout = Layout::new(table, schema, format, mode, shape.fills(), partition_column)?;
         Ok(Converter {
-            format,
-            mode,
+            shape,
             layout,
             zone,
         })
-    }
-
-    pub fn layout(&self) -> &Layout {
-        &self.layout
     }
 
     pub fn convert(&self, record: &KafkaRecord) -> Result<Vec<Value>, ConvertError> {
@@ -87,67 +125,27 @@ impl Converter {
 
     fn fill(&self, record: &KafkaRecord, row: &mut [Value]) -> Result<(), Reason> {
         let layout = &self.layout;
-        match self.format {
-            Format::Text | Format::Binary | Format::Json => {
-                let parts = [(Part::Key, &layout.key), (Part::Value, &layout.value)];
-                for (part, target) in parts {
-                    let Some(target) = target else { continue };
-                    match self.format {
-                        Format::Text => text::fill(record, part, target, row)?,
-                        Format::Binary => binary::fill(record, part, target, row)?,
-                        _ => json::fill(record, part, target, row)?,
+        match self.shape {
+            Shape::Whole(format) => {
+                for (part, target) in [(Part::Key, &layout.key), (Part::Value, &layout.value)] {
+                    if let Some(target) = target {
+                        format.fill(record, part, target, row)?;
                     }
                 }
                 Ok(())
             }
-            Format::Csv | Format::Flatten => {
-                let part = match self.mode {
-                    Mode::Key => Part::Key,
-                    // Config validation rejects DEFAULT for these formats.
-                    Mode::Value | Mode::Default => Part::Value,
-                };
+            Shape::Spread { part, fill } => {
                 let bytes = record.part_bytes(part)?;
-                match (self.format, bytes) {
-                    (Format::Csv, None) => Err(Reason::Null {
-                        part,
-                        format: "CSV",
-                    }),
-                    (Format::Csv, Some(b)) => {
-                        csv::fill(&String::from_utf8_lossy(&b), layout, &self.zone, row)
-                    }
-                    // A null message sets nothing, as in the connector: the row keeps only
-                    // the Kafka coordinates.
-                    (_, None) => Ok(()),
-                    (_, Some(b)) => {
-                        flatten::fill(&String::from_utf8_lossy(&b), part, layout, &self.zone, row)
-                    }
-                }
+                let text = bytes.as_deref().map(String::from_utf8_lossy);
+                let into = Spread {
+                    part,
+                    columns: &layout.user_columns,
+                    zone: &self.zone,
+                };
+                fill(text.as_deref(), &into, row)
             }
         }
     }
-}
-
-/// The key or value bytes for a column that takes the whole part (TEXT, BINARY, JSON), `None`
-/// when the part is null. A part over MaxCompute's 8 MiB field limit is this column's error,
-/// reported before any format copies or parses it.
-fn part_within_field_limit(
-    record: &KafkaRecord,
-    part: Part,
-    target: &Target,
-) -> Result<Option<Vec<u8>>, Reason> {
-    let Some(bytes) = record.part_bytes(part)? else {
-        return Ok(None);
-    };
-    if bytes.len() > types::MAX_FIELD_BYTES {
-        return Err(Reason::column(
-            &target.name,
-            TypeError(format!(
-                "the {part} is {} bytes, more than MaxCompute's 8 MiB field limit",
-                bytes.len()
-            )),
-        ));
-    }
-    Ok(Some(bytes))
 }
 
 #[cfg(test)]

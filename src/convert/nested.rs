@@ -1,7 +1,8 @@
-//! JSON values into columns: FLATTEN's top-level values, and ARRAY/MAP/STRUCT columns from JSON
-//! text. Values are read as raw JSON text, so numbers keep the digits they were written with
-//! (a DECIMAL or BIGINT never passes through a float), and nested objects and arrays bound for
-//! STRING or JSON columns stay compact JSON text in their original key order.
+//! Text or JSON values into columns of any type: ARRAY, MAP and STRUCT columns read JSON, and
+//! everything else goes through the type table (`types`). JSON values are read as raw text, so
+//! numbers keep the digits they were written with (a DECIMAL or BIGINT never passes through a
+//! float), and nested objects and arrays bound for STRING or JSON columns stay compact JSON
+//! text in their original key order.
 
 use std::fmt;
 
@@ -12,6 +13,23 @@ use serde_json::value::RawValue;
 use super::types::{self, TypeError};
 use crate::zone::Zone;
 
+/// Converts `text` for a column of type `ty`: the whole text is JSON for ARRAY, MAP and
+/// STRUCT columns, and a scalar's text otherwise.
+pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeError> {
+    match ty {
+        TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => {
+            let raw: &RawValue = serde_json::from_str(text).map_err(|e| {
+                TypeError(format!(
+                    "{} is not JSON, which {ty} columns need ({e})",
+                    types::excerpt(text)
+                ))
+            })?;
+            from_raw(raw, ty, zone)
+        }
+        _ => types::scalar(text, ty, zone),
+    }
+}
+
 /// Converts one raw JSON value for a column of type `ty`.
 pub fn from_raw(raw: &RawValue, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeError> {
     let text = raw.get();
@@ -19,7 +37,7 @@ pub fn from_raw(raw: &RawValue, ty: &TypeInfo, zone: &Zone) -> Result<Value, Typ
         Some(b'n') => Ok(Value::Null),
         Some(b'"') => {
             let s: String = serde_json::from_str(text).map_err(invalid)?;
-            types::from_text(&s, ty, zone)
+            from_text(&s, ty, zone)
         }
         Some(b't' | b'f') if *ty == TypeInfo::Boolean => Ok(Value::Boolean(text == "true")),
         Some(b'[' | b'{') => match ty {
@@ -35,12 +53,7 @@ pub fn from_raw(raw: &RawValue, ty: &TypeInfo, zone: &Zone) -> Result<Value, Typ
             TypeInfo::Map(key_ty, value_ty) => object_entries(text)
                 .map_err(|_| mismatch(text, ty))?
                 .into_iter()
-                .map(|(k, v)| {
-                    Ok((
-                        types::from_text(&k, key_ty, zone)?,
-                        from_raw(v, value_ty, zone)?,
-                    ))
-                })
+                .map(|(k, v)| Ok((from_text(&k, key_ty, zone)?, from_raw(v, value_ty, zone)?)))
                 .collect::<Result<_, _>>()
                 .map(Value::Map),
             TypeInfo::Struct(fields) => {
@@ -67,14 +80,14 @@ pub fn from_raw(raw: &RawValue, ty: &TypeInfo, zone: &Zone) -> Result<Value, Typ
                     .collect::<Result<_, _>>()
                     .map(Value::Struct)
             }
-            _ => types::from_text(&compact(text), ty, zone),
+            _ => types::scalar(&compact(text), ty, zone),
         },
         // Numbers and booleans as written, like the connector's toString of a JSON scalar.
         _ => match ty {
             TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => {
                 Err(mismatch(text, ty))
             }
-            _ => types::from_text(text, ty, zone),
+            _ => types::scalar(text, ty, zone),
         },
     }
 }

@@ -381,7 +381,7 @@ fn insert_time_gets_the_record_timestamp() {
 // ---- type table ----
 
 fn conv(text: &str, ty: &str) -> Result<Value, types::TypeError> {
-    types::from_text(
+    nested::from_text(
         text,
         &TypeInfo::parse(ty).unwrap(),
         &Zone::parse("Asia/Shanghai").unwrap(),
@@ -497,6 +497,7 @@ fn type_table_rejects() {
         ),
         ("abc", "char(2)", "3 characters"),
         ("1000", "decimal(5,2)", "more than decimal(5,2) allows"),
+        ("1000", "decimal(5,2)", "has 4 integer digits"),
         ("1,5", "decimal(5,2)", "is not a decimal number"),
         ("2023-7-13", "date", "is not a DATE"),
         ("2023-02-30", "date", "is not a valid date"),

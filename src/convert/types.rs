@@ -1,12 +1,13 @@
-//! Text to MaxCompute value, per column type: the connector's conversion table
+//! Text to MaxCompute value, per scalar column type: the connector's conversion table
 //! (`ConverterHelper#setRecordByType`, used by CSV and FLATTEN) with its strictness, plus the
-//! types it does not support. Date and time text is read in `time_zone`.
+//! types it does not support. Date and time text is read in `time_zone`. ARRAY, MAP and STRUCT
+//! columns read JSON, which is `nested`'s part.
 
 use base64::Engine;
 use chrono::{NaiveDate, NaiveDateTime};
+use maxcompute_tunnel::codec::{round_decimal, DecimalIssue};
 use maxcompute_tunnel::{TypeInfo, Value};
 
-use super::decimal;
 use crate::zone::Zone;
 
 /// MaxCompute's per-field limit for STRING, BINARY and JSON.
@@ -42,8 +43,8 @@ pub fn supported(ty: &TypeInfo) -> bool {
     }
 }
 
-/// Converts `text` for a column of type `ty`.
-pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeError> {
+/// Converts `text` for a column of the scalar type `ty`.
+pub fn scalar(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeError> {
     match ty {
         TypeInfo::String => {
             check_size(text.len())?;
@@ -77,7 +78,8 @@ pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeEr
         TypeInfo::Boolean => Ok(Value::Boolean(text.eq_ignore_ascii_case("true"))),
         TypeInfo::Decimal { precision, scale } => {
             let legacy = *precision > 38;
-            let mut s = decimal::parse(text, *precision, *scale).map_err(TypeError)?;
+            let mut s = round_decimal(text, *precision, *scale)
+                .map_err(|issue| decimal_error(text, *precision, *scale, issue))?;
             if legacy && s.contains('.') {
                 // Bare `decimal` has no declared scale: keep only the digits that carry value.
                 s = s.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -125,16 +127,21 @@ pub fn from_text(text: &str, ty: &TypeInfo, zone: &Zone) -> Result<Value, TypeEr
             check_size(bytes.len())?;
             Ok(Value::Binary(bytes))
         }
-        TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => {
-            let raw: &serde_json::value::RawValue = serde_json::from_str(text).map_err(|e| {
-                TypeError(format!(
-                    "{} is not JSON, which {ty} columns need ({e})",
-                    excerpt(text)
-                ))
-            })?;
-            super::nested::from_raw(raw, ty, zone)
-        }
+        TypeInfo::Array(_) | TypeInfo::Map(_, _) | TypeInfo::Struct(_) => fail(format!(
+            "{} is text, but {ty} columns take JSON",
+            excerpt(text)
+        )),
     }
+}
+
+fn decimal_error(text: &str, precision: u8, scale: u8, issue: DecimalIssue) -> TypeError {
+    TypeError(match issue {
+        DecimalIssue::Malformed => format!("{text:?} is not a decimal number"),
+        DecimalIssue::Overflow { integer_digits, .. } => format!(
+            "{text:?} has {integer_digits} integer digits, more than decimal({precision},{scale}) allows ({})",
+            precision.saturating_sub(scale)
+        ),
+    })
 }
 
 fn check_size(len: usize) -> Result<(), TypeError> {

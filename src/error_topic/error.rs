@@ -15,6 +15,11 @@ pub enum ErrorTopicError {
     #[error("the error-topic producer for `{topic}` cannot be created: {reason}")]
     Create { topic: String, reason: String },
 
+    /// The producer hit a fatal error and no new one could be made; nothing was sent. The
+    /// invocation fails, and a later one tries again.
+    #[error("error topic `{topic}`: {reason}")]
+    Unavailable { topic: String, reason: String },
+
     /// Some error records were not acknowledged by the broker. Nothing of the batch may be
     /// acknowledged to the trigger: it retries, so no record is lost.
     #[error("error topic `{topic}`: {unacknowledged} of {total} error record(s) not acknowledged by the broker; first: {first}: {cause}")]

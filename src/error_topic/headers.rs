@@ -4,7 +4,7 @@
 
 use rdkafka::message::{Header, OwnedHeaders};
 
-use super::record::DeadLetter;
+use crate::failed::FailedRecord;
 
 pub const TOPIC: &str = "__connect.errors.topic";
 pub const PARTITION: &str = "__connect.errors.partition";
@@ -19,8 +19,8 @@ pub const CONNECTOR_NAME: &str = "__connect.errors.connector.name";
 /// record must stay within the topic's size limit.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
-pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
-    let record = letter.record;
+pub fn build(failed: &FailedRecord<'_>, connector_name: &str) -> OwnedHeaders {
+    let record = failed.record;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 7);
     for h in &record.headers {
         headers = headers.insert(Header {
@@ -30,13 +30,14 @@ pub fn build(letter: &DeadLetter<'_>, connector_name: &str) -> OwnedHeaders {
     }
     let partition = record.partition.to_string();
     let offset = record.offset.to_string();
-    let message = truncate(letter.message, MAX_MESSAGE_BYTES);
+    let message = failed.to_string();
+    let message = truncate(&message, MAX_MESSAGE_BYTES);
     let context: [(&str, &str); 7] = [
         (TOPIC, &record.topic),
         (PARTITION, &partition),
         (OFFSET, &offset),
-        (STAGE, letter.stage.connect_name()),
-        (EXCEPTION_CLASS, letter.kind),
+        (STAGE, failed.stage().connect_name()),
+        (EXCEPTION_CLASS, failed.kind()),
         (EXCEPTION_MESSAGE, &message),
         (CONNECTOR_NAME, connector_name),
     ];
@@ -55,10 +56,7 @@ fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= max {
         return text.into();
     }
-    let mut end = max.saturating_sub(MARK.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = text.floor_char_boundary(max.saturating_sub(MARK.len()));
     format!("{}{MARK}", &text[..end]).into()
 }
 
@@ -68,6 +66,7 @@ mod tests {
 
     use super::*;
     use crate::event::{Header as EventHeader, KafkaRecord};
+    use crate::failed::invalid_json;
 
     #[test]
     fn original_headers_first_then_context() {
@@ -90,12 +89,8 @@ mod tests {
                 },
             ],
         };
-        let letter = DeadLetter::new(
-            &record,
-            "InvalidJson",
-            "the record's value is not valid JSON",
-        );
-        let headers = build(&letter, "fn-1");
+        let failed = invalid_json(&record);
+        let headers = build(&failed, "fn-1");
         let got: Vec<(String, Vec<u8>)> = headers
             .iter()
             .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
@@ -108,7 +103,10 @@ mod tests {
             (OFFSET, b"101"),
             (STAGE, b"TASK_PUT"),
             (EXCEPTION_CLASS, b"InvalidJson"),
-            (EXCEPTION_MESSAGE, b"the record's value is not valid JSON"),
+            (
+                EXCEPTION_MESSAGE,
+                b"cannot convert the record at topic \"orders\" partition 3 offset 101: the record's value is not valid JSON (expected value at line 1 column 1)",
+            ),
             (CONNECTOR_NAME, b"fn-1"),
         ]
         .iter()

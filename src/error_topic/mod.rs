@@ -27,24 +27,19 @@
 
 mod context;
 mod error;
+mod error_sink;
 mod headers;
 mod producer;
 mod properties;
 mod record;
 mod renewing;
-mod sink_impl;
-
-/// The tests' real broker (Tansu), shared with the integration tests.
-#[cfg(test)]
-#[path = "../../tests/support/tansu.rs"]
-mod test_broker;
 
 pub use error::ErrorTopicError;
+pub use error_sink::ErrorSink;
 pub use headers::{
     CONNECTOR_NAME, EXCEPTION_CLASS, EXCEPTION_MESSAGE, OFFSET, PARTITION, STAGE, TOPIC,
 };
 pub use producer::{Delivered, ErrorTopicProducer, PublishReport};
-pub use record::{DeadLetter, Stage};
 
 /// The value of `__connect.errors.connector.name`: the Lambda function's name, or the crate's
 /// name outside Lambda.

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::producer::DeliveryFuture;
 use tokio::time::Instant;
 
 use crate::config::ErrorTopicConfig;
+use crate::failed::FailedRecord;
 
 use super::error::ErrorTopicError;
-use super::headers;
 use super::properties::{self, Redactor};
-use super::record::DeadLetter;
+use super::record::ErrorRecord;
 use super::renewing::{Kafka, RenewingProducer};
 
 /// How long to wait before offering a record again when librdkafka's local queue is full.
@@ -82,17 +82,18 @@ impl ErrorTopicProducer {
     /// them again (at-least-once, identified by the `__connect.errors.*` coordinates).
     pub async fn publish(
         &self,
-        letters: &[DeadLetter<'_>],
+        records: &[FailedRecord<'_>],
         deadline: Option<Instant>,
     ) -> Result<PublishReport, ErrorTopicError> {
         let producer = self.producers.get()?;
         let mut pending: Vec<(usize, Result<DeliveryFuture, String>)> =
-            Vec::with_capacity(letters.len());
-        for (index, letter) in letters.iter().enumerate() {
-            pending.push((index, self.enqueue(&producer, letter, deadline).await));
+            Vec::with_capacity(records.len());
+        for (index, failed) in records.iter().enumerate() {
+            let record = ErrorRecord::new(failed, &self.connector_name);
+            pending.push((index, self.enqueue(&producer, &record, deadline).await));
         }
 
-        let mut delivered = Vec::with_capacity(letters.len());
+        let mut delivered = Vec::with_capacity(records.len());
         let mut failures: Vec<(usize, String)> = Vec::new();
         for (index, sent) in pending {
             let outcome = match sent {
@@ -108,9 +109,9 @@ impl ErrorTopicProducer {
         if let Some((index, cause)) = failures.first() {
             return Err(ErrorTopicError::NotAcknowledged {
                 topic: self.topic.clone(),
-                total: letters.len(),
+                total: records.len(),
                 unacknowledged: failures.len(),
-                first: letters[*index].id(),
+                first: records[*index].id(),
                 cause: cause.clone(),
             });
         }
@@ -122,25 +123,10 @@ impl ErrorTopicProducer {
     async fn enqueue(
         &self,
         producer: &Kafka,
-        letter: &DeadLetter<'_>,
+        error_record: &ErrorRecord,
         deadline: Option<Instant>,
     ) -> Result<DeliveryFuture, String> {
-        let key = letter.key();
-        let value = letter.value();
-        let headers = headers::build(letter, &self.connector_name);
-        let mut record: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(&self.topic).headers(headers);
-        if let Some(key) = key.as_deref() {
-            record = record.key(key);
-        }
-        if let Some(value) = value.as_deref() {
-            record = record.payload(value);
-        }
-        // A negative timestamp means "none" in Kafka; sending it would be refused by the
-        // broker on every retry, so the broker's clock is used instead.
-        if let Some(ts) = letter.record.timestamp.filter(|ts| *ts >= 0) {
-            record = record.timestamp(ts);
-        }
+        let mut record = error_record.to_send(&self.topic);
         loop {
             match producer.send_result(record) {
                 Ok(future) => return Ok(future),
@@ -203,17 +189,18 @@ impl ErrorTopicProducer {
 mod tests {
     use std::ffi::CString;
 
+    use kafka_trigger::testing::Tansu;
     use rdkafka::bindings::{rd_kafka_resp_err_t, rd_kafka_test_fatal_error};
     use rdkafka::producer::Producer;
 
     use super::*;
-    use crate::error_topic::test_broker::{self as tansu, ReadBack};
     use crate::event::KafkaRecord;
+    use crate::failed::invalid_json;
 
     /// A fatal librdkafka error in one invocation does not make the next ones fail.
     #[tokio::test]
     async fn publishes_again_after_a_fatal_producer_error() {
-        let broker = tansu::Tansu::start();
+        let broker = Tansu::start();
         broker.create_topic("errors", 1).await;
         let producer = ErrorTopicProducer::new(
             &ErrorTopicConfig {
@@ -234,9 +221,9 @@ mod tests {
             value: Some("eA==".into()),
             headers: Vec::new(),
         };
-        let letters = [DeadLetter::new(&record, "InvalidJson", "bad")];
+        let records = [invalid_json(&record)];
         let deadline = || Some(Instant::now() + Duration::from_secs(30));
-        producer.publish(&letters, deadline()).await.unwrap();
+        producer.publish(&records, deadline()).await.unwrap();
 
         let dead = producer.producers.get().unwrap();
         let reason = CString::new("test: fatal").unwrap();
@@ -250,7 +237,7 @@ mod tests {
         }
         assert!(dead.client().fatal_error().is_some());
 
-        producer.publish(&letters, deadline()).await.unwrap();
+        producer.publish(&records, deadline()).await.unwrap();
         assert_eq!(broker.read("errors", 2).len(), 2);
     }
 }

@@ -167,28 +167,30 @@ mod tests {
         assert_eq!(client.get("enable.idempotence"), Some("true"));
     }
 
+    /// Why these properties are refused.
+    fn refusal(props: &[(&str, &str)]) -> String {
+        client_config(&config(props)).unwrap_err().to_string()
+    }
+
     #[test]
     fn refuses_weaker_guarantees_naming_the_property() {
-        let err = client_config(&config(&[("acks", "1")])).unwrap_err();
+        let err = refusal(&[("acks", "1")]);
         assert!(
-            err.to_string()
-                .starts_with("runtime.error.topic.producer.acks: must be all"),
+            err.starts_with("runtime.error.topic.producer.acks: must be all"),
             "{err}"
         );
-        let err = client_config(&config(&[("enable.idempotence", "false")])).unwrap_err();
+        let err = refusal(&[("enable.idempotence", "false")]);
         assert!(
-            err.to_string()
-                .contains("runtime.error.topic.producer.enable.idempotence"),
+            err.contains("runtime.error.topic.producer.enable.idempotence"),
             "{err}"
         );
     }
 
     #[test]
     fn refuses_a_second_server_list() {
-        let err = client_config(&config(&[("bootstrap.servers", "b:9092")])).unwrap_err();
+        let err = refusal(&[("bootstrap.servers", "b:9092")]);
         assert!(
-            err.to_string()
-                .contains("runtime.error.topic.bootstrap.servers"),
+            err.contains("runtime.error.topic.bootstrap.servers"),
             "{err}"
         );
     }

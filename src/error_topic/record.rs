@@ -1,77 +1,50 @@
-//! What the sink hands over for one record that cannot become a row, and the bytes that go
-//! back to Kafka for it.
+//! The error-topic record for one failed record, built in this one place: the original key,
+//! value, headers and timestamp, and the context headers after the original ones.
 
-use crate::event::{KafkaRecord, Part, RecordId};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::FutureRecord;
 
-/// Where the record failed, in Kafka Connect's `ErrorReporter` stage names, so that tooling
-/// written for Connect dead-letter queues reads our error topic unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// The key is not what the trigger promises (invalid base64): Connect's key converter.
-    KeyConverter,
-    /// The value is not what the trigger promises (invalid base64): Connect's value converter.
-    ValueConverter,
-    /// The bytes are fine but do not fit the format or the table (CSV, JSON, FLATTEN, types,
-    /// tunnel limits): the MaxCompute connector does this inside `SinkTask.put`.
-    TaskPut,
-}
+use super::headers;
+use crate::event::{KafkaRecord, Part};
+use crate::failed::FailedRecord;
 
-impl Stage {
-    pub fn connect_name(self) -> &'static str {
-        match self {
-            Stage::KeyConverter => "KEY_CONVERTER",
-            Stage::ValueConverter => "VALUE_CONVERTER",
-            Stage::TaskPut => "TASK_PUT",
-        }
-    }
-
-    /// The stage a failure of `record` belongs to, judged from the record itself so that it
-    /// does not depend on how the caller labels its own stages.
-    pub fn of(record: &KafkaRecord) -> Stage {
-        if record.key_bytes().is_err() {
-            Stage::KeyConverter
-        } else if record.value_bytes().is_err() {
-            Stage::ValueConverter
-        } else {
-            Stage::TaskPut
-        }
-    }
-}
-
-/// One record for the error topic.
-#[derive(Debug, Clone)]
-pub struct DeadLetter<'a> {
-    /// The record exactly as the trigger delivered it.
-    pub record: &'a KafkaRecord,
-    pub stage: Stage,
-    /// A short stable error name (`__connect.errors.exception.class.name`), e.g. `InvalidJson`.
-    pub kind: &'a str,
-    /// The full reason (`__connect.errors.exception.message`).
-    pub message: &'a str,
-}
-
-impl<'a> DeadLetter<'a> {
-    pub fn new(record: &'a KafkaRecord, kind: &'a str, message: &'a str) -> Self {
-        DeadLetter {
-            record,
-            stage: Stage::of(record),
-            kind,
-            message,
-        }
-    }
-
-    pub fn id(&self) -> RecordId {
-        self.record.id()
-    }
-
+/// What goes back to Kafka for one failed record.
+pub struct ErrorRecord {
     /// The original key bytes; `None` stays `None` (a null key is not an empty key).
-    pub fn key(&self) -> Option<Vec<u8>> {
-        original(self.record, Part::Key)
+    pub key: Option<Vec<u8>>,
+    /// The original value bytes; `None` stays `None` (a tombstone stays a tombstone).
+    pub value: Option<Vec<u8>>,
+    pub headers: OwnedHeaders,
+    pub timestamp: Option<i64>,
+}
+
+impl ErrorRecord {
+    /// `connector_name` goes into `__connect.errors.connector.name`.
+    pub fn new(failed: &FailedRecord<'_>, connector_name: &str) -> Self {
+        let record = failed.record;
+        ErrorRecord {
+            key: original(record, Part::Key),
+            value: original(record, Part::Value),
+            headers: headers::build(failed, connector_name),
+            // A negative timestamp means "none" in Kafka; sending it would be refused by the
+            // broker on every retry, so the broker's clock is used instead.
+            timestamp: record.timestamp.filter(|ts| *ts >= 0),
+        }
     }
 
-    /// The original value bytes; `None` stays `None` (a tombstone stays a tombstone).
-    pub fn value(&self) -> Option<Vec<u8>> {
-        original(self.record, Part::Value)
+    /// The record as librdkafka sends it to `topic`.
+    pub fn to_send<'a>(&'a self, topic: &'a str) -> FutureRecord<'a, [u8], [u8]> {
+        let mut record = FutureRecord::to(topic).headers(self.headers.clone());
+        if let Some(key) = self.key.as_deref() {
+            record = record.key(key);
+        }
+        if let Some(value) = self.value.as_deref() {
+            record = record.payload(value);
+        }
+        if let Some(ts) = self.timestamp {
+            record = record.timestamp(ts);
+        }
+        record
     }
 }
 
@@ -94,38 +67,31 @@ fn original(record: &KafkaRecord, part: Part) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(key: Option<&str>, value: Option<&str>) -> KafkaRecord {
-        KafkaRecord {
-            topic: "t".into(),
-            partition: 0,
-            offset: 1,
-            timestamp: None,
-            timestamp_type: None,
-            key: key.map(str::to_string),
-            value: value.map(str::to_string),
-            headers: Vec::new(),
-        }
-    }
+    use crate::convert::Reason;
+    use crate::failed::tests::record;
+    use crate::failed::{converting, invalid_json, Stage};
 
     #[test]
     fn decodes_and_keeps_null() {
         let r = record(None, Some("/wAB"));
-        let d = DeadLetter::new(&r, "InvalidJson", "bad");
-        assert_eq!(d.key(), None);
-        assert_eq!(d.value(), Some(vec![0xff, 0x00, 0x01]));
-        assert_eq!(d.stage, Stage::TaskPut);
+        let f = invalid_json(&r);
+        let d = ErrorRecord::new(&f, "fn");
+        assert_eq!(d.key, None);
+        assert_eq!(d.value, Some(vec![0xff, 0x00, 0x01]));
+        assert_eq!(f.stage(), Stage::TaskPut);
     }
 
     #[test]
     fn undecodable_part_is_kept_verbatim_and_names_its_converter() {
         let r = record(Some("not base64!"), Some("YQ=="));
-        let d = DeadLetter::new(&r, "InvalidBase64", "bad");
-        assert_eq!(d.key(), Some(b"not base64!".to_vec()));
-        assert_eq!(d.value(), Some(b"a".to_vec()));
-        assert_eq!(d.stage.connect_name(), "KEY_CONVERTER");
+        let f = converting(&r, Reason::Decode(r.key_bytes().unwrap_err()));
+        let d = ErrorRecord::new(&f, "fn");
+        assert_eq!(d.key, Some(b"not base64!".to_vec()));
+        assert_eq!(d.value, Some(b"a".to_vec()));
+        assert_eq!(f.stage().connect_name(), "KEY_CONVERTER");
 
         let r = record(Some("YQ=="), Some("%%"));
-        assert_eq!(Stage::of(&r).connect_name(), "VALUE_CONVERTER");
+        let f = converting(&r, Reason::Decode(r.value_bytes().unwrap_err()));
+        assert_eq!(f.stage().connect_name(), "VALUE_CONVERTER");
     }
 }

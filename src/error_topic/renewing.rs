@@ -51,7 +51,14 @@ impl RenewingProducer {
             reason = %self.redactor.redact(&reason),
             "the error-topic producer hit a fatal error; replacing it"
         );
-        let fresh = create(&self.config, &self.redactor, &self.topic)?;
+        let fresh = create(&self.config, &self.redactor, &self.topic).map_err(|e| {
+            ErrorTopicError::Unavailable {
+                topic: self.topic.clone(),
+                reason: format!(
+                    "the producer hit a fatal error ({code:?}) and cannot be replaced: {e}"
+                ),
+            }
+        })?;
         let dead = std::mem::replace(&mut *current, fresh.clone());
         drop(current);
         // Dropping a producer purges and joins its threads, which blocks.

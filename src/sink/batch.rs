@@ -3,49 +3,65 @@
 //! the commit, so a failed invocation leaves no partial partition behind.
 
 use maxcompute_tunnel::batch::UploadOptions;
-use maxcompute_tunnel::{Compression, PartitionSpec, TableSchema, TunnelClient};
+use maxcompute_tunnel::Compression;
 use tokio::time::Instant;
 
-use super::encode::PartitionBatch;
-use super::error::InvocationError;
+use super::encode::{Block, PartitionBatch};
+use super::table::Table;
+use super::writer::{Durable, TableWriter, WriteFailure, Written};
 
-pub async fn write(
-    client: &TunnelClient,
-    table: &str,
-    schema: &TableSchema,
-    spec: PartitionSpec,
-    batch: PartitionBatch,
-    deadline: Option<Instant>,
-) -> Result<(), InvocationError> {
-    let tunnel = |source| InvocationError::tunnel(table, &batch.value, source);
-    let options = UploadOptions {
-        partition: Some(spec),
-        create_partition: true,
-        overwrite: false,
-    };
-    let mut session = client
-        .create_upload_session(table, &options, deadline)
-        .await
-        .map_err(tunnel)?;
-    super::check_schema(table, schema, session.schema())?;
-    let rows = batch.rows();
-    let mut ids = Vec::with_capacity(batch.blocks.len());
-    for (id, block) in batch.blocks.into_iter().enumerate() {
-        let id = u32::try_from(id).unwrap_or(u32::MAX);
-        session
-            .upload_block(id, block.bytes.into(), Compression::Deflate, deadline)
+#[derive(Debug)]
+pub struct BatchWriter {
+    table: Table,
+}
+
+impl BatchWriter {
+    pub fn new(table: Table) -> Self {
+        BatchWriter { table }
+    }
+}
+
+impl TableWriter for BatchWriter {
+    /// One upload session per call, its blocks committed together before it returns.
+    async fn write<'e>(&self, batch: PartitionBatch<'e>, deadline: Option<Instant>) -> Written<'e> {
+        let table = &self.table;
+        // Nothing of the session is durable before its commit.
+        let failed = |error| WriteFailure {
+            durable: Durable::default(),
+            error,
+        };
+        let tunnel = |source| failed(table.tunnel_error(&batch.value, source));
+        let options = UploadOptions {
+            partition: Some(batch.spec.clone()),
+            create_partition: true,
+            overwrite: false,
+        };
+        let mut session = table
+            .client
+            .create_upload_session(&table.name, &options, deadline)
             .await
             .map_err(tunnel)?;
-        ids.push(id);
+        table.check_session(session.schema()).map_err(failed)?;
+        let mut ids = Vec::with_capacity(batch.blocks.len());
+        let mut uploaded = Durable::default();
+        for (id, Block { bytes, records }) in batch.blocks.into_iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            session
+                .upload_block(id, bytes.into(), Compression::Deflate, deadline)
+                .await
+                .map_err(tunnel)?;
+            ids.push(id);
+            uploaded.add(records);
+        }
+        session.commit(&ids, deadline).await.map_err(tunnel)?;
+        tracing::debug!(
+            table = %table.name,
+            partition = %batch.value,
+            upload_id = session.upload_id(),
+            blocks = ids.len(),
+            rows = uploaded.rows(),
+            "committed upload session"
+        );
+        Ok(uploaded)
     }
-    session.commit(&ids, deadline).await.map_err(tunnel)?;
-    tracing::debug!(
-        table,
-        partition = %batch.value,
-        upload_id = session.upload_id(),
-        blocks = ids.len(),
-        rows,
-        "committed upload session"
-    );
-    Ok(())
 }

@@ -1,131 +1,151 @@
-//! Rows -> tunnel blocks, one group per partition value in order of first appearance. Within a
-//! group rows keep event order, so each Kafka partition's records stay in offset order.
+//! Records -> rows -> tunnel blocks, one group per partition value in order of first
+//! appearance. Within a group rows keep event order, so each Kafka partition's records stay in
+//! offset order; each block keeps the records its rows came from.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maxcompute_tunnel::{RecordEncoder, TableSchema};
+use maxcompute_tunnel::{PartitionSpec, RecordEncoder, TableSchema};
 
-use super::error_sink::FailedRecord;
 use crate::convert::Converter;
-use crate::event::KafkaEvent;
+use crate::event::{KafkaEvent, KafkaRecord};
+use crate::failed::{FailedRecord, Failure};
 use crate::partition::Partitioner;
 
 /// A finished record stream, ready to upload as one block or pack.
 #[derive(Debug)]
-pub struct Block {
+pub struct Block<'e> {
     pub bytes: Vec<u8>,
-    pub records: u64,
+    /// The record of each row, in row order.
+    pub records: Vec<&'e KafkaRecord>,
 }
 
 /// Everything one partition value receives in this invocation.
 #[derive(Debug)]
-pub struct PartitionBatch {
+pub struct PartitionBatch<'e> {
     pub value: String,
-    pub blocks: Vec<Block>,
+    pub spec: PartitionSpec,
+    pub blocks: Vec<Block<'e>>,
 }
 
-impl PartitionBatch {
+impl PartitionBatch<'_> {
     pub fn rows(&self) -> u64 {
-        self.blocks.iter().map(|b| b.records).sum()
+        self.blocks.iter().map(|b| b.records.len() as u64).sum()
     }
 }
 
 /// The invocation's rows, encoded, and the records that could not become rows.
 #[derive(Debug)]
 pub struct Prepared<'e> {
-    pub partitions: Vec<PartitionBatch>,
+    pub partitions: Vec<PartitionBatch<'e>>,
     pub failed: Vec<FailedRecord<'e>>,
 }
 
-struct Group {
-    value: String,
-    encoder: RecordEncoder,
-    blocks: Vec<Block>,
+/// Turns an event's records into encoded blocks per partition value. Built once per process.
+#[derive(Debug)]
+pub struct Encoder {
+    converter: Converter,
+    partitioner: Partitioner,
+    /// The table's schema, as loaded at start-up.
+    schema: Arc<TableSchema>,
+    /// A block is sealed as soon as its encoded size reaches this (`buffer_size_kb`).
+    block_bytes: usize,
 }
 
-impl Group {
+struct Group<'e> {
+    value: String,
+    spec: PartitionSpec,
+    encoder: RecordEncoder,
+    records: Vec<&'e KafkaRecord>,
+    blocks: Vec<Block<'e>>,
+}
+
+impl Group<'_> {
     fn seal(&mut self) {
         if !self.encoder.is_empty() {
-            let records = self.encoder.record_count();
             self.blocks.push(Block {
                 bytes: self.encoder.finish(),
-                records,
+                records: std::mem::take(&mut self.records),
             });
         }
     }
 }
 
-/// Converts and encodes every record of `event`. `block_bytes` bounds a block's encoded size
-/// (`buffer_size_kb`); a block is sealed as soon as it reaches it.
-pub fn prepare<'e>(
-    event: &'e KafkaEvent,
-    converter: &Converter,
-    partitioner: &Partitioner,
-    schema: &Arc<TableSchema>,
-    block_bytes: usize,
-    started: DateTime<Utc>,
-) -> Prepared<'e> {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut failed = Vec::new();
-
-    for record in event.records() {
-        let row = match converter.convert(record) {
-            Ok(row) => row,
-            Err(e) => {
-                failed.push(FailedRecord {
-                    record,
-                    stage: "convert",
-                    kind: e.kind(),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let value = partitioner.value_for(record, started);
-        let slot = match index.get(&value) {
-            Some(&i) => i,
-            None => {
-                index.insert(value.clone(), groups.len());
-                groups.push(Group {
-                    value,
-                    encoder: RecordEncoder::new(Arc::clone(schema)),
-                    blocks: Vec::new(),
-                });
-                groups.len() - 1
-            }
-        };
-        let group = &mut groups[slot];
-        // The encoder checks limits the converter cannot know alone (e.g. the session's field
-        // size); a refused row is left out of the block and handled like a conversion error.
-        if let Err(e) = group.encoder.append(&row) {
-            failed.push(FailedRecord {
-                record,
-                stage: "encode",
-                kind: "EncodeRow",
-                message: format!("cannot encode the record at {}: {e}", record.id()),
-            });
-            continue;
-        }
-        if group.encoder.encoded_len() >= block_bytes {
-            group.seal();
+impl Encoder {
+    /// `converter` was checked against `schema`.
+    pub fn new(
+        converter: Converter,
+        partitioner: Partitioner,
+        schema: Arc<TableSchema>,
+        block_bytes: usize,
+    ) -> Self {
+        Encoder {
+            converter,
+            partitioner,
+            schema,
+            block_bytes,
         }
     }
 
-    let partitions = groups
-        .into_iter()
-        .map(|mut g| {
-            g.seal();
-            PartitionBatch {
-                value: g.value,
-                blocks: g.blocks,
+    /// Converts and encodes every record of `event`; `started` is the processing-time
+    /// partition clock.
+    pub fn prepare<'e>(&self, event: &'e KafkaEvent, started: DateTime<Utc>) -> Prepared<'e> {
+        let mut groups: Vec<Group<'e>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut failed = Vec::new();
+
+        for record in event.records() {
+            let row = match self.converter.convert(record) {
+                Ok(row) => row,
+                Err(e) => {
+                    failed.push(FailedRecord::new(record, Failure::Convert(e)));
+                    continue;
+                }
+            };
+            let value = self.partitioner.value_for(record, started);
+            let slot = match index.get(&value) {
+                Some(&i) => i,
+                None => {
+                    index.insert(value.clone(), groups.len());
+                    groups.push(Group {
+                        spec: self.partitioner.spec(&value),
+                        value,
+                        encoder: RecordEncoder::new(Arc::clone(&self.schema)),
+                        records: Vec::new(),
+                        blocks: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[slot];
+            // The encoder checks limits the converter cannot know alone (e.g. the session's
+            // field size); a refused row is left out of the block and handled like a
+            // conversion error.
+            if let Err(e) = group.encoder.append(&row) {
+                failed.push(FailedRecord::new(record, Failure::Encode(e)));
+                continue;
             }
-        })
-        .filter(|p| !p.blocks.is_empty())
-        .collect();
-    Prepared { partitions, failed }
+            group.records.push(record);
+            if group.encoder.encoded_len() >= self.block_bytes {
+                group.seal();
+            }
+        }
+
+        let partitions = groups
+            .into_iter()
+            .map(|mut g| {
+                g.seal();
+                PartitionBatch {
+                    value: g.value,
+                    spec: g.spec,
+                    blocks: g.blocks,
+                }
+            })
+            .filter(|p| !p.blocks.is_empty())
+            .collect();
+        Prepared { partitions, failed }
+    }
 }
 
 #[cfg(test)]
@@ -189,18 +209,12 @@ mod tests {
             zone: Zone::Named(chrono_tz::UTC),
             new_format: true,
             time_source: source,
-        });
+        })
+        .unwrap();
         let started = DateTime::parse_from_rfc3339("2024-01-01T05:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        prepare(
-            event,
-            &converter,
-            &partitioner,
-            &schema,
-            block_bytes,
-            started,
-        )
+        Encoder::new(converter, partitioner, schema, block_bytes).prepare(event, started)
     }
 
     fn values(schema: &TableSchema, batch: &PartitionBatch) -> Vec<Value> {
@@ -230,7 +244,7 @@ mod tests {
         );
         assert_eq!(prepared.failed.len(), 1);
         assert_eq!(prepared.failed[0].record.offset, 4);
-        assert_eq!(prepared.failed[0].stage, "encode");
+        assert_eq!(prepared.failed[0].step(), "encode");
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! One invocation, end to end: decode -> convert -> group by partition value -> encode blocks
-//! -> error policy -> tunnel writes -> summary.
+//! One invocation, in the order the README's "How it works" tells it: the event's records are
+//! converted, partitioned and encoded (`encode`), the records that did not become rows go to
+//! the error policy (`policy`), then each partition value's rows go to the table writer
+//! (`batch` or `stream`), and a summary is returned. `startup` builds all of it once.
 //!
 //! Order matters for "nothing lost": records that cannot become rows are handled first (error
 //! topic acknowledged, or skipped, or the invocation fails before anything is written); only
@@ -10,65 +12,53 @@
 mod batch;
 mod encode;
 mod error;
-mod error_sink;
 mod policy;
+mod startup;
 mod stream;
 mod summary;
+mod table;
+mod writer;
 
-pub use encode::{prepare, Block, PartitionBatch, Prepared};
+use encode::Encoder;
+
+pub use encode::{Block, PartitionBatch};
 pub use error::InvocationError;
-pub use error_sink::{BoxFuture, ErrorSink, ErrorSinkError, FailedRecord};
+pub use policy::ErrorPolicy;
+pub use startup::StartupError;
 pub use summary::Summary;
+pub use writer::{Durable, DynTableWriter, TableWriter, WriteFailure, Written};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maxcompute_tunnel::{PartitionSpec, TableSchema, TunnelClient};
+use maxcompute_tunnel::CredentialProvider;
 use tokio::time::Instant;
 
 use crate::config::SinkConfig;
-use crate::convert::Converter;
 use crate::event::KafkaEvent;
-use crate::partition::Partitioner;
 
-/// Everything an invocation needs, built once per process.
+/// Everything an invocation needs, built once per process (`Sink::build`).
 #[derive(Debug)]
 pub struct Sink {
-    client: TunnelClient,
-    table: String,
-    schema: Arc<TableSchema>,
-    converter: Converter,
-    partitioner: Partitioner,
-    partition_column: String,
-    block_bytes: usize,
-    use_streaming: bool,
-    skip_error: bool,
-    error_sink: Option<Arc<dyn ErrorSink>>,
-    streams: stream::StreamSessions,
+    encoder: Encoder,
+    errors: ErrorPolicy,
+    writer: Box<dyn DynTableWriter>,
 }
 
 impl Sink {
-    /// `schema` is the table's schema as loaded at start-up; `converter` was checked against it.
-    pub fn new(
+    /// Connects, loads the table schema and checks it against the format and the partition
+    /// column; `errors` is what happens to the records that do not become rows.
+    pub async fn build(
         config: &SinkConfig,
-        client: TunnelClient,
-        schema: Arc<TableSchema>,
-        converter: Converter,
-        error_sink: Option<Arc<dyn ErrorSink>>,
-    ) -> Sink {
-        Sink {
-            client,
-            table: config.target.table.clone(),
-            schema,
-            converter,
-            partitioner: Partitioner::new(&config.partition),
-            partition_column: config.partition.column.clone(),
-            block_bytes: config.buffer_size_kb as usize * 1024,
-            use_streaming: config.use_streaming,
-            skip_error: config.skip_error,
-            error_sink,
-            streams: stream::StreamSessions::default(),
-        }
+        credentials: Arc<dyn CredentialProvider>,
+        errors: ErrorPolicy,
+    ) -> Result<Sink, StartupError> {
+        let (encoder, writer) = startup::connect(config, credentials).await?;
+        Ok(Sink {
+            encoder,
+            errors,
+            writer,
+        })
     }
 
     /// Runs one invocation. `started` is the invocation's start (the processing-time partition
@@ -110,83 +100,16 @@ impl Sink {
         deadline: Option<Instant>,
         summary: &mut Summary,
     ) -> Result<(), InvocationError> {
-        let prepared = prepare(
-            event,
-            &self.converter,
-            &self.partitioner,
-            &self.schema,
-            self.block_bytes,
-            started,
-        );
-        policy::apply(
-            &prepared.failed,
-            self.error_sink.as_deref(),
-            self.skip_error,
-            summary,
-            deadline,
-        )
-        .await?;
-
+        let prepared = self.encoder.prepare(event, started);
+        // Before any row is written, so that a failure here leaves nothing to duplicate.
+        self.errors
+            .handle(&prepared.failed, summary, deadline)
+            .await?;
         for batch in prepared.partitions {
-            let spec = PartitionSpec::new([(self.partition_column.as_str(), batch.value.as_str())])
-                .map_err(|e| InvocationError::PartitionValue {
-                    value: batch.value.clone(),
-                    reason: e.to_string(),
-                })?;
-            let (value, rows) = (batch.value.clone(), batch.rows());
-            if self.use_streaming {
-                self.streams
-                    .write(
-                        &self.client,
-                        &self.table,
-                        &self.schema,
-                        spec,
-                        batch,
-                        deadline,
-                    )
-                    .await?;
-            } else {
-                batch::write(
-                    &self.client,
-                    &self.table,
-                    &self.schema,
-                    spec,
-                    batch,
-                    deadline,
-                )
-                .await?;
-            }
-            summary.rows_written.insert(value, rows);
+            let value = batch.value.clone();
+            let durable = self.writer.write_boxed(batch, deadline).await?;
+            summary.rows_written.insert(value, durable.rows());
         }
         Ok(())
     }
-}
-
-/// Rows are encoded against the start-up schema; a session over a changed table would
-/// misplace or reject them, so that is an error rather than a guess.
-fn check_schema(
-    table: &str,
-    expected: &TableSchema,
-    session: &TableSchema,
-) -> Result<(), InvocationError> {
-    let same = expected.columns.len() == session.columns.len()
-        && expected
-            .columns
-            .iter()
-            .zip(&session.columns)
-            .all(|(a, b)| a.name.eq_ignore_ascii_case(&b.name) && a.type_info == b.type_info);
-    if same {
-        return Ok(());
-    }
-    let show = |s: &TableSchema| {
-        s.columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.type_info))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Err(InvocationError::SchemaChanged {
-        table: table.to_string(),
-        detail: format!("start-up: [{}]; now: [{}]", show(expected), show(session)),
-    })
 }

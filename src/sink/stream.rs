@@ -4,28 +4,36 @@
 use std::sync::Arc;
 
 use maxcompute_tunnel::stream::{StreamOptions, StreamSession};
-use maxcompute_tunnel::{Compression, PartitionSpec, TableSchema, TunnelClient};
+use maxcompute_tunnel::{Compression, PartitionSpec};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::encode::PartitionBatch;
+use super::encode::{Block, PartitionBatch};
 use super::error::InvocationError;
+use super::table::Table;
+use super::writer::{Durable, TableWriter, WriteFailure, Written};
 
 /// Sessions beyond this are dropped oldest-first, so that record-time partitioning over a
 /// long backlog cannot grow the cache without bound.
 const MAX_SESSIONS: usize = 64;
 
-#[derive(Debug, Default)]
-pub struct StreamSessions {
+#[derive(Debug)]
+pub struct StreamWriter {
+    table: Table,
+    /// Open sessions by partition value, oldest first.
     sessions: Mutex<Vec<(String, Arc<StreamSession>)>>,
 }
 
-impl StreamSessions {
-    async fn get(
+impl StreamWriter {
+    pub fn new(table: Table) -> Self {
+        StreamWriter {
+            table,
+            sessions: Mutex::default(),
+        }
+    }
+
+    async fn session(
         &self,
-        client: &TunnelClient,
-        table: &str,
-        schema: &TableSchema,
         spec: &PartitionSpec,
         value: &str,
         deadline: Option<Instant>,
@@ -39,11 +47,13 @@ impl StreamSessions {
             create_partition: true,
             slot_num: None,
         };
-        let session = client
-            .create_stream_session(table, &options, deadline)
+        let table = &self.table;
+        let session = table
+            .client
+            .create_stream_session(&table.name, &options, deadline)
             .await
-            .map_err(|source| InvocationError::tunnel(table, value, source))?;
-        super::check_schema(table, schema, &session.schema())?;
+            .map_err(|source| table.tunnel_error(value, source))?;
+        table.check_session(&session.schema())?;
         let session = Arc::new(session);
         if sessions.len() >= MAX_SESSIONS {
             sessions.remove(0);
@@ -56,33 +66,29 @@ impl StreamSessions {
     async fn forget(&self, value: &str) {
         self.sessions.lock().await.retain(|(v, _)| v != value);
     }
+}
 
-    pub async fn write(
-        &self,
-        client: &TunnelClient,
-        table: &str,
-        schema: &TableSchema,
-        spec: PartitionSpec,
-        batch: PartitionBatch,
-        deadline: Option<Instant>,
-    ) -> Result<(), InvocationError> {
-        let session = self
-            .get(client, table, schema, &spec, &batch.value, deadline)
-            .await?;
-        for block in batch.blocks {
-            let result = session
-                .write_pack(
-                    block.bytes.into(),
-                    Compression::Deflate,
-                    Some(block.records),
-                    deadline,
-                )
+impl TableWriter for StreamWriter {
+    /// One pack per block on the partition value's kept session; a failure forgets the
+    /// session, and the packs written before it stay durable.
+    async fn write<'e>(&self, batch: PartitionBatch<'e>, deadline: Option<Instant>) -> Written<'e> {
+        let mut durable = Durable::default();
+        let session = match self.session(&batch.spec, &batch.value, deadline).await {
+            Ok(session) => session,
+            Err(error) => return Err(WriteFailure { durable, error }),
+        };
+        for Block { bytes, records } in batch.blocks {
+            let rows = records.len() as u64;
+            let written = session
+                .write_pack(bytes.into(), Compression::Deflate, Some(rows), deadline)
                 .await;
-            if let Err(source) = result {
+            if let Err(source) = written {
                 self.forget(&batch.value).await;
-                return Err(InvocationError::tunnel(table, &batch.value, source));
+                let error = self.table.tunnel_error(&batch.value, source);
+                return Err(WriteFailure { durable, error });
             }
+            durable.add(records);
         }
-        Ok(())
+        Ok(durable)
     }
 }

@@ -11,8 +11,7 @@ use maxcompute_emulator::{start, EmulatorConfig, EmulatorHandle};
 use maxcompute_kafka_sink::config::SinkConfig;
 use maxcompute_kafka_sink::credentials;
 use maxcompute_kafka_sink::event::KafkaEvent;
-use maxcompute_kafka_sink::handler::Shared;
-use maxcompute_kafka_sink::sink::ErrorSink;
+use maxcompute_kafka_sink::sink::{ErrorPolicy, Sink};
 use maxcompute_tunnel::Value;
 
 pub struct Emulator {
@@ -57,17 +56,15 @@ impl Emulator {
         SinkConfig::from_vars(vars).expect("valid configuration")
     }
 
-    pub async fn shared(&self, config: &SinkConfig) -> Shared {
-        self.shared_with(config, None).await
+    /// The sink as the function builds it, with the error policy the configuration asks for.
+    pub async fn sink(&self, config: &SinkConfig) -> Sink {
+        let errors = ErrorPolicy::from_config(config, "tests").expect("error policy");
+        self.sink_with(config, errors).await
     }
 
-    pub async fn shared_with(
-        &self,
-        config: &SinkConfig,
-        error_sink: Option<std::sync::Arc<dyn ErrorSink>>,
-    ) -> Shared {
+    pub async fn sink_with(&self, config: &SinkConfig, errors: ErrorPolicy) -> Sink {
         let provider = credentials::provider(&config.credentials, |_| None).expect("credentials");
-        Shared::build(config, provider, error_sink)
+        Sink::build(config, provider, errors)
             .await
             .expect("start-up succeeds")
     }

@@ -1,6 +1,8 @@
 //! Table schemas as the tunnel describes them in session JSON (`Schema` of an upload session,
 //! `schema` of a stream session) and as the REST API embeds them in table metadata.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::types::{TypeInfo, TypeParseError};
@@ -141,6 +143,37 @@ impl TableSchema {
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))
     }
+
+    /// True when both schemas have the same data columns in the same order: names compared
+    /// case-insensitively, as MaxCompute does, and equal types. Rows encoded for one schema
+    /// then fit the other, whatever their nullability, comments or partition keys say.
+    pub fn same_data_columns(&self, other: &TableSchema) -> bool {
+        self.columns.len() == other.columns.len()
+            && self
+                .columns
+                .iter()
+                .zip(&other.columns)
+                .all(|(a, b)| a.name.eq_ignore_ascii_case(&b.name) && a.type_info == b.type_info)
+    }
+
+    /// The data columns as `name type, name type, ...`, for messages.
+    pub fn describe_data_columns(&self) -> impl fmt::Display + '_ {
+        DataColumns(&self.columns)
+    }
+}
+
+struct DataColumns<'a>(&'a [Column]);
+
+impl fmt::Display for DataColumns<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} {}", c.name, c.type_info)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +198,42 @@ mod tests {
         assert_eq!(schema.partition_keys[0].name, "pt");
         assert_eq!(schema.column("OFFSET").unwrap().0, 1);
         assert_eq!(TableSchema::from_json(&schema.to_json()).unwrap(), schema);
+    }
+
+    #[test]
+    fn same_data_columns_ignores_name_case_nullability_and_partition_keys() {
+        let schema = TableSchema::new(
+            vec![
+                Column::new("topic", TypeInfo::String),
+                Column::new("Offset", TypeInfo::Bigint),
+            ],
+            vec![Column::new("pt", TypeInfo::String)],
+        );
+        let mut other = schema.clone();
+        other.columns[0].name = "TOPIC".into();
+        other.columns[1].nullable = false;
+        other.partition_keys.clear();
+        assert!(schema.same_data_columns(&other));
+
+        let mut retyped = schema.clone();
+        retyped.columns[1].type_info = TypeInfo::Int;
+        assert!(!schema.same_data_columns(&retyped));
+        let mut renamed = schema.clone();
+        renamed.columns[1].name = "position".into();
+        assert!(!schema.same_data_columns(&renamed));
+        let mut wider = schema.clone();
+        wider.columns.push(Column::new("extra", TypeInfo::Json));
+        assert!(!schema.same_data_columns(&wider));
+        assert!(!wider.same_data_columns(&schema));
+
+        assert_eq!(
+            wider.describe_data_columns().to_string(),
+            "topic string, Offset bigint, extra json"
+        );
+        assert_eq!(
+            TableSchema::default().describe_data_columns().to_string(),
+            ""
+        );
     }
 
     #[test]

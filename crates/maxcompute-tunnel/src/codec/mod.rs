@@ -39,6 +39,7 @@ mod encoder;
 mod error;
 mod wire;
 
+pub use decimal::{round_decimal, DecimalIssue};
 pub use decoder::{
     decode_stream, decode_stream_with, decode_stream_with_limit, DecodeOptions, InvalidUtf8,
 };
