@@ -20,7 +20,7 @@ use maxcompute_tunnel::{TableSchema, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::ddl::{self, DdlError, TableDef};
-use crate::error::OdpsError;
+use crate::error::{ErrorCode, OdpsError};
 use crate::partition::PartitionSpec;
 use crate::records;
 use crate::storage::{self, Pack, StorageError};
@@ -59,23 +59,28 @@ pub enum CatalogError {
 impl From<CatalogError> for OdpsError {
     fn from(e: CatalogError) -> Self {
         match &e {
-            CatalogError::NoSuchProject(p) => OdpsError::no_such_project(p),
-            CatalogError::NoSuchTable { project, table } => {
-                OdpsError::no_such_table(project, table)
+            CatalogError::NoSuchProject(p) => {
+                OdpsError::not_found(ErrorCode::NoSuchProject, "project", p)
             }
-            CatalogError::NoSuchPartition { spec, .. } => OdpsError::no_such_partition(spec),
-            CatalogError::TableExists { .. } => OdpsError::new(
-                http::StatusCode::CONFLICT,
-                "ObjectAlreadyExists",
-                e.to_string(),
+            CatalogError::NoSuchTable { project, table } => OdpsError::not_found(
+                ErrorCode::NoSuchTable,
+                "table",
+                format!("{project}.{table}"),
             ),
-            CatalogError::Ddl(_) | CatalogError::ProjectMismatch { .. } => {
-                OdpsError::invalid_argument(e.to_string())
+            CatalogError::NoSuchPartition { spec, .. } => {
+                OdpsError::not_found(ErrorCode::NoSuchPartition, "partition", spec)
             }
-            CatalogError::InvalidName(_) => OdpsError::invalid_argument(e.to_string()),
+            CatalogError::TableExists { .. } => {
+                OdpsError::new(ErrorCode::ObjectAlreadyExists, e.to_string())
+            }
+            CatalogError::Ddl(_)
+            | CatalogError::ProjectMismatch { .. }
+            | CatalogError::InvalidName(_) => {
+                OdpsError::new(ErrorCode::InvalidArgument, e.to_string())
+            }
             CatalogError::Storage(_) | CatalogError::CorruptData { .. } => {
                 tracing::error!(error = %e, "storage failure");
-                OdpsError::internal(e.to_string())
+                OdpsError::new(ErrorCode::InternalServerError, e.to_string())
             }
         }
     }

@@ -29,6 +29,7 @@ pub mod partition;
 pub mod quota;
 pub mod records;
 pub mod request;
+pub mod request_id;
 pub mod rest;
 mod server;
 pub mod show;

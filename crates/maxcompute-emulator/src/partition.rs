@@ -5,7 +5,7 @@ use std::fmt;
 
 use maxcompute_tunnel::{TableSchema, TypeInfo};
 
-use crate::error::OdpsError;
+use crate::error::{ErrorCode, OdpsError};
 
 /// A full partition spec, normalised: one value per partition key, in the table's key order,
 /// with the table's spelling of the key names.
@@ -53,13 +53,13 @@ impl PartitionSpec {
             if keys.is_empty() {
                 return Ok(PartitionSpec::none());
             }
-            return Err(OdpsError::missing_partition_spec(format!(
+            return Err(missing_spec(format!(
                 "the table is partitioned by ({}); the request names no partition",
                 key_list(schema)
             )));
         };
         if keys.is_empty() {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "the table is not partitioned, but the request names partition `{raw}`"
             )));
         }
@@ -70,13 +70,13 @@ impl PartitionSpec {
                 .iter()
                 .position(|k| k.name.eq_ignore_ascii_case(&key))
                 .ok_or_else(|| {
-                    OdpsError::invalid_partition_spec(format!(
+                    invalid_spec(format!(
                         "`{key}` is not a partition column; the table is partitioned by ({})",
                         key_list(schema)
                     ))
                 })?;
             if values[index].is_some() {
-                return Err(OdpsError::invalid_partition_spec(format!(
+                return Err(invalid_spec(format!(
                     "partition column `{key}` appears twice in `{raw}`"
                 )));
             }
@@ -88,7 +88,7 @@ impl PartitionSpec {
             match value {
                 Some(v) => pairs.push((key.name.clone(), v)),
                 None => {
-                    return Err(OdpsError::missing_partition_spec(format!(
+                    return Err(missing_spec(format!(
                         "partition `{raw}` has no value for `{}`; the table is partitioned by ({})",
                         key.name,
                         key_list(schema)
@@ -127,6 +127,14 @@ impl fmt::Display for PartitionSpec {
     }
 }
 
+fn invalid_spec(message: String) -> OdpsError {
+    OdpsError::new(ErrorCode::InvalidPartitionSpec, message)
+}
+
+fn missing_spec(message: String) -> OdpsError {
+    OdpsError::new(ErrorCode::MissingPartitionSpec, message)
+}
+
 fn key_list(schema: &TableSchema) -> String {
     schema
         .partition_keys
@@ -146,21 +154,21 @@ pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, OdpsError> {
             continue;
         }
         let (key, value) = part.split_once('=').ok_or_else(|| {
-            OdpsError::invalid_partition_spec(format!(
+            invalid_spec(format!(
                 "`{part}` in partition spec `{raw}` is not of the form key=value"
             ))
         })?;
         let key = key.trim();
         let value = unquote(value.trim());
         if key.is_empty() || value.is_empty() {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "partition spec `{raw}` has an empty key or value"
             )));
         }
         pairs.push((key.to_string(), value.to_string()));
     }
     if pairs.is_empty() {
-        return Err(OdpsError::invalid_partition_spec(format!(
+        return Err(invalid_spec(format!(
             "partition spec `{raw}` names no partition column"
         )));
     }
@@ -187,13 +195,13 @@ fn check_value(type_info: &TypeInfo, key: &str, value: &str) -> Result<(), OdpsE
     if let Some((min, max)) = range {
         let ok = value.parse::<i64>().is_ok_and(|n| (min..=max).contains(&n));
         if !ok {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "value `{value}` of partition column `{key}` is not a valid {type_info}"
             )));
         }
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(OdpsError::invalid_partition_spec(format!(
+        return Err(invalid_spec(format!(
             "value of partition column `{key}` contains a control character"
         )));
     }
@@ -226,7 +234,7 @@ mod tests {
     #[test]
     fn rejects_specs_that_do_not_match_the_keys() {
         let s = schema(&[("pt", TypeInfo::String), ("hh", TypeInfo::Int)]);
-        let code = |raw: Option<&str>| PartitionSpec::resolve(&s, raw).unwrap_err().code;
+        let code = |raw: Option<&str>| PartitionSpec::resolve(&s, raw).unwrap_err().code.as_str();
         assert_eq!(code(None), "MissingPartitionSpec");
         assert_eq!(code(Some("pt=a")), "MissingPartitionSpec");
         assert_eq!(code(Some("pt=a,hh=1,x=2")), "InvalidPartitionSpec");
@@ -241,7 +249,8 @@ mod tests {
         assert_eq!(
             PartitionSpec::resolve(&flat, Some("pt=a"))
                 .unwrap_err()
-                .code,
+                .code
+                .as_str(),
             "InvalidPartitionSpec"
         );
     }
