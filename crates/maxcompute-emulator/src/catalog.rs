@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ddl::{self, DdlError, TableDef};
 use crate::error::{ErrorCode, OdpsError};
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 use crate::records;
 use crate::storage::{self, Pack, StorageError};
 
@@ -100,7 +100,7 @@ pub struct TableInfo {
 /// A partition's metadata.
 #[derive(Debug, Clone)]
 pub struct PartitionInfo {
-    pub spec: PartitionSpec,
+    pub spec: ResolvedPartitionSpec,
     pub created: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
     pub record_count: u64,
@@ -123,7 +123,7 @@ struct PartitionFile {
 }
 
 struct PartitionState {
-    spec: PartitionSpec,
+    spec: ResolvedPartitionSpec,
     dir: PathBuf,
     created: DateTime<Utc>,
     last_modified: DateTime<Utc>,
@@ -135,7 +135,7 @@ struct PartitionState {
 struct TableState {
     info: TableInfo,
     dir: PathBuf,
-    partitions: BTreeMap<PartitionSpec, PartitionState>,
+    partitions: BTreeMap<ResolvedPartitionSpec, PartitionState>,
 }
 
 #[derive(Default)]
@@ -304,7 +304,7 @@ impl Catalog {
         };
         // A non-partitioned table has exactly one, implicit, partition.
         if table.info.schema.partition_keys.is_empty() {
-            add_partition(&mut table, PartitionSpec::none(), created)?;
+            add_partition(&mut table, ResolvedPartitionSpec::none(), created)?;
         }
         // table.json last: a table directory without it is ignored on load.
         storage::write_atomic(&dir.join("table.json"), &json)?;
@@ -363,7 +363,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Option<PartitionInfo>, CatalogError> {
         self.with_table(project, table, |t| Ok(t.partitions.get(spec).map(info_of)))
     }
@@ -384,7 +384,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<bool, CatalogError> {
         self.with_table(project, table, |t| {
             if t.partitions.contains_key(spec) {
@@ -402,7 +402,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
         streams: Vec<Vec<u8>>,
         record_count: u64,
         overwrite: bool,
@@ -447,7 +447,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Vec<Vec<u8>>, CatalogError> {
         let dir = self.with_table(project, table, |t| {
             t.partitions
@@ -470,7 +470,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Vec<Vec<Value>>, CatalogError> {
         let info = self.table(project, table)?;
         let mut rows = Vec::new();
@@ -492,9 +492,9 @@ impl Catalog {
         project: &str,
         table: &str,
         raw: Option<&str>,
-    ) -> Result<PartitionSpec, OdpsError> {
+    ) -> Result<ResolvedPartitionSpec, OdpsError> {
         let info = self.table(project, table)?;
-        PartitionSpec::resolve(&info.schema, raw)
+        ResolvedPartitionSpec::resolve(&info.schema, raw)
     }
 }
 
@@ -518,7 +518,7 @@ fn info_of(p: &PartitionState) -> PartitionInfo {
     }
 }
 
-fn partition_dir_name(spec: &PartitionSpec) -> String {
+fn partition_dir_name(spec: &ResolvedPartitionSpec) -> String {
     if spec.is_empty() {
         return "_".into();
     }
@@ -537,7 +537,7 @@ fn partition_dir_name(spec: &PartitionSpec) -> String {
 
 fn add_partition(
     table: &mut TableState,
-    spec: PartitionSpec,
+    spec: ResolvedPartitionSpec,
     created: DateTime<Utc>,
 ) -> Result<(), CatalogError> {
     let dir = table.dir.join("partitions").join(partition_dir_name(&spec));
@@ -618,7 +618,7 @@ fn load_table(project: &str, dir: &Path) -> Result<TableState, CatalogError> {
         };
         let file: PartitionFile = serde_json::from_slice(&bytes)
             .map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
-        let spec = PartitionSpec::from_pairs(file.spec);
+        let spec = ResolvedPartitionSpec::from_pairs(file.spec);
         let data_dir = part_dir.join("data");
         let mut next_seq = 0;
         let mut last_modified = from_epoch(file.created);

@@ -42,5 +42,5 @@ pub use catalog::{Catalog, CatalogError, PartitionInfo, TableInfo};
 pub use config::{Account, EmulatorConfig};
 pub use error::OdpsError;
 pub use faults::{FaultAction, FaultKind, Faults};
-pub use partition::PartitionSpec;
+pub use partition::ResolvedPartitionSpec;
 pub use server::{start, EmulatorHandle, StartError};

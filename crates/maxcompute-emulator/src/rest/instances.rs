@@ -14,7 +14,7 @@ use http::StatusCode;
 use super::existing_project;
 use super::response::Xml;
 use crate::error::{xml_escape, ErrorCode, OdpsError};
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 use crate::request::Query;
 use crate::request_id::RequestId;
 use crate::state::{AppState, InstanceRecord};
@@ -73,7 +73,10 @@ fn add_partitions(state: &AppState, project: &str, sql: &str) -> Result<(), Odps
             .and_then(|c| c.strip_prefix('('))
             .ok_or_else(unsupported)?;
         let close = body.find(')').ok_or_else(unsupported)?;
-        specs.push(PartitionSpec::resolve(&info.schema, Some(&body[..close]))?);
+        specs.push(ResolvedPartitionSpec::resolve(
+            &info.schema,
+            Some(&body[..close]),
+        )?);
         clause = body[close + 1..].trim();
     }
     if specs.is_empty() {

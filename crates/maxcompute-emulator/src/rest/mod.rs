@@ -13,7 +13,7 @@ use axum::Router;
 
 use crate::error::{ErrorCode, OdpsError};
 use crate::faults::{self, FaultCheck, FaultKind, Faults};
-use crate::partition::{parse_pairs, PartitionSpec};
+use crate::partition::{parse_pairs, ResolvedPartitionSpec};
 use crate::request::{Query, TableRef};
 use crate::state::AppState;
 use response::{PlainText, Xml};
@@ -76,7 +76,7 @@ async fn table_metadata(
         return Ok(Xml(xml::partitions(&listed)));
     }
     if query.has("partition") {
-        let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
+        let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
         let part = parts.into_iter().find(|p| p.spec == spec).ok_or_else(|| {
             OdpsError::not_found(ErrorCode::NoSuchPartition, "partition", spec.to_quoted())
         })?;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::TableRef;
 use crate::error::{ErrorCode, OdpsError};
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 use crate::records;
 use crate::request::Query;
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub async fn create(
     query: Query,
 ) -> Result<(StatusCode, Json<Value>), OdpsError> {
     let info = state.catalog.table(&table.project, &table.table)?;
-    let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
+    let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
     let rows = state.catalog.rows(&info.project, &info.name, &spec)?;
     let now = Utc::now();
     let session = DownloadSession {

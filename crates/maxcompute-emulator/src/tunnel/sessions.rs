@@ -9,14 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use maxcompute_tunnel::{TableSchema, Value};
 
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 
 /// Where a session writes or reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub project: String,
     pub table: String,
-    pub spec: PartitionSpec,
+    pub spec: ResolvedPartitionSpec,
     pub schema: Arc<TableSchema>,
 }
 

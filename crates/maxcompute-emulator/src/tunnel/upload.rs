@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{validate_request_body, TableRef};
 use crate::error::{ErrorCode, OdpsError};
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 use crate::request::Query;
 use crate::state::AppState;
 use crate::tunnel::sessions::{lock, new_session_id, Block, Target, UploadSession, UploadStatus};
@@ -29,7 +29,7 @@ pub fn resolve_target(
     create_partition: bool,
 ) -> Result<Target, OdpsError> {
     let info = state.catalog.table(&table.project, &table.table)?;
-    let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
+    let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
     if state
         .catalog
         .partition(&info.project, &info.name, &spec)?
@@ -132,7 +132,7 @@ fn find(
         }
         // The SDKs repeat the partition on every call; when they do, it must be the session's.
         if query.get("partition").is_some_and(|p| !p.is_empty()) {
-            let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
+            let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
             if spec != s.target.spec {
                 return Err(OdpsError::new(
                     ErrorCode::InvalidPartitionSpec,
