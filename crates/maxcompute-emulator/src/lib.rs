@@ -36,6 +36,8 @@ pub mod show;
 pub mod state;
 pub mod storage;
 pub mod sts;
+#[cfg(test)]
+mod test_support;
 pub mod tunnel;
 
 pub use catalog::{Catalog, CatalogError, PartitionInfo, TableInfo};

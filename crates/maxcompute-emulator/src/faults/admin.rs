@@ -163,13 +163,7 @@ async fn clear(State(faults): State<Faults>) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn serve(app: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}")
-    }
+    use crate::test_support::serve;
 
     #[tokio::test]
     async fn admin_api_injects_lists_and_clears() {

@@ -141,9 +141,10 @@ mod tests {
 
     use super::*;
     use crate::faults::tests::fail;
+    use crate::test_support::serve;
 
-    /// A commit endpoint behind the fault check that counts the commits it applied, and refuses
-    /// the ones sent with `?refuse`.
+    /// A commit endpoint behind the fault check that counts the commits it applied. `?refuse`
+    /// makes it refuse the commit; `?other` is a request the check does not classify.
     fn counting_app(faults: Faults, applied: Arc<Mutex<u32>>) -> Router {
         let classify: Classify = |method, query| {
             (method == Method::POST && !query.has("other")).then_some(FaultKind::Commit)
@@ -165,80 +166,90 @@ mod tests {
             ))
     }
 
-    async fn serve(app: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}")
+    /// The counting app served, with a client for it and its counter.
+    struct Fixture {
+        faults: Faults,
+        applied: Arc<Mutex<u32>>,
+        base: String,
+        client: reqwest::Client,
+    }
+
+    impl Fixture {
+        async fn start(wrap: impl FnOnce(Router) -> Router) -> Fixture {
+            let faults = Faults::new();
+            let applied = Arc::new(Mutex::new(0));
+            let base = serve(wrap(counting_app(faults.clone(), applied.clone()))).await;
+            let client = reqwest::Client::new();
+            Fixture {
+                faults,
+                applied,
+                base,
+                client,
+            }
+        }
+
+        /// `POST /commit<query>` with a five-byte body.
+        async fn commit(&self, query: &str) -> reqwest::Result<reqwest::Response> {
+            let url = format!("{}/commit{query}", self.base);
+            self.client.post(url).body("block").send().await
+        }
+
+        fn inject(&self, action: FaultAction) {
+            self.faults.inject(FaultKind::Commit, action, 1).unwrap();
+        }
+
+        fn applied(&self) -> u32 {
+            *self.applied.lock().unwrap()
+        }
     }
 
     #[tokio::test]
     async fn delays_then_proceeds() {
-        let faults = Faults::new();
-        let applied = Arc::new(Mutex::new(0));
-        let base = serve(counting_app(faults.clone(), applied.clone())).await;
-        let client = reqwest::Client::new();
-        faults
-            .inject(
-                FaultKind::Commit,
-                FaultAction::Delay(Duration::from_secs(3600)),
-                1,
-            )
-            .unwrap();
-        let stalled = tokio::spawn(client.post(format!("{base}/commit")).send());
+        let f = Fixture::start(|app| app).await;
+        f.inject(FaultAction::Delay(Duration::from_secs(3600)));
+        let stalled = tokio::spawn({
+            let request = f.client.post(format!("{}/commit", f.base));
+            request.send()
+        });
         // Wait until the check has taken the delay (bounded, for a loaded machine), then give the
         // request time it would need to pass: the hour-long delay still holds it.
         for _ in 0..1000 {
-            if faults.pending().is_empty() {
+            if f.faults.pending().is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(faults.pending().is_empty(), "the delay was consumed");
+        assert!(f.faults.pending().is_empty(), "the delay was consumed");
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
             !stalled.is_finished(),
             "a delayed request must not proceed at once"
         );
-        assert_eq!(*applied.lock().unwrap(), 0);
+        assert_eq!(f.applied(), 0);
         stalled.abort();
 
-        faults
-            .inject(
-                FaultKind::Commit,
-                FaultAction::Delay(Duration::from_millis(1)),
-                1,
-            )
-            .unwrap();
+        f.inject(FaultAction::Delay(Duration::from_millis(1)));
         for _ in 0..2 {
-            let ok = client.post(format!("{base}/commit")).send().await.unwrap();
-            assert_eq!(ok.status(), StatusCode::OK);
+            assert_eq!(f.commit("").await.unwrap().status(), StatusCode::OK);
         }
-        assert_eq!(*applied.lock().unwrap(), 2);
+        assert_eq!(f.applied(), 2);
     }
 
     #[tokio::test]
     async fn fail_response_has_tunnel_error_shape() {
-        let faults = Faults::new();
-        let applied = Arc::new(Mutex::new(0));
-        let app = counting_app(faults.clone(), applied.clone()).layer(axum::middleware::from_fn(
-            |mut request: Request, next: Next| async move {
-                request
-                    .extensions_mut()
-                    .insert(RequestId::from("REQ-1".to_owned()));
-                next.run(request).await
-            },
-        ));
-        let base = serve(app).await;
-        faults
-            .inject(FaultKind::Commit, fail(503, "ServiceUnavailable"), 1)
-            .unwrap();
-        let r = reqwest::Client::new()
-            .post(format!("{base}/commit"))
-            .body("block")
-            .send()
-            .await
-            .unwrap();
+        let f = Fixture::start(|app| {
+            app.layer(axum::middleware::from_fn(
+                |mut request: Request, next: Next| async move {
+                    request
+                        .extensions_mut()
+                        .insert(RequestId::from("REQ-1".to_owned()));
+                    next.run(request).await
+                },
+            ))
+        })
+        .await;
+        f.inject(fail(503, "ServiceUnavailable"));
+        let r = f.commit("").await.unwrap();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers()["x-odps-request-id"], "REQ-1");
         let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
@@ -250,84 +261,44 @@ mod tests {
                 "RequestId": "REQ-1"
             })
         );
-        assert_eq!(*applied.lock().unwrap(), 0, "a failure must not apply");
+        assert_eq!(f.applied(), 0, "a failure must not apply");
     }
 
     #[tokio::test]
     async fn reqwest_sees_dropped_connections_as_errors() {
-        let faults = Faults::new();
-        let applied = Arc::new(Mutex::new(0));
-        let base = serve(counting_app(faults.clone(), applied.clone())).await;
-        let client = reqwest::Client::new();
-        faults
-            .inject(FaultKind::Commit, FaultAction::DropConnection, 1)
-            .unwrap();
-        faults
-            .inject(FaultKind::Commit, FaultAction::ApplyThenDrop, 1)
-            .unwrap();
+        let f = Fixture::start(|app| app).await;
+        f.inject(FaultAction::DropConnection);
+        f.inject(FaultAction::ApplyThenDrop);
 
-        let err = client
-            .post(format!("{base}/commit"))
-            .body("block")
-            .send()
-            .await
-            .expect_err("dropped connection must not produce a response");
-        assert!(err.status().is_none(), "{err:?}");
-        assert_eq!(
-            *applied.lock().unwrap(),
-            0,
-            "drop_connection must not apply"
-        );
+        // Drop first: nothing applied; apply-then-drop second: applied, no answer either.
+        for (applied, what) in [(0, "drop_connection"), (1, "apply_then_drop")] {
+            let err = f
+                .commit("")
+                .await
+                .expect_err("a dropped connection must not produce a response");
+            assert!(err.status().is_none(), "{what}: {err:?}");
+            assert_eq!(f.applied(), applied, "{what}");
+        }
 
-        let err = client
-            .post(format!("{base}/commit"))
-            .body("block")
-            .send()
-            .await
-            .expect_err("apply_then_drop must not produce a response");
-        assert!(err.status().is_none(), "{err:?}");
-        assert_eq!(*applied.lock().unwrap(), 1, "apply_then_drop must apply");
-
-        let ok = client
-            .post(format!("{base}/commit"))
-            .body("block")
-            .send()
-            .await
-            .unwrap();
+        let ok = f.commit("").await.unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
         assert_eq!(ok.text().await.unwrap(), "committed 5");
-        assert_eq!(*applied.lock().unwrap(), 2);
+        assert_eq!(f.applied(), 2);
     }
 
     #[tokio::test]
     async fn apply_then_drop_answers_a_refusal_and_other_requests_pass() {
-        let faults = Faults::new();
-        let applied = Arc::new(Mutex::new(0));
-        let base = serve(counting_app(faults.clone(), applied.clone())).await;
-        let client = reqwest::Client::new();
-        faults
-            .inject(FaultKind::Commit, FaultAction::DropConnection, 1)
-            .unwrap();
+        let f = Fixture::start(|app| app).await;
+        f.inject(FaultAction::DropConnection);
         // Not a kind the check classifies: the queued fault stays.
-        let ok = client
-            .post(format!("{base}/commit?other"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(ok.status(), StatusCode::OK);
-        assert_eq!(faults.pending().len(), 1);
-        faults.clear();
+        assert_eq!(f.commit("?other").await.unwrap().status(), StatusCode::OK);
+        assert_eq!(f.faults.pending().len(), 1);
+        f.faults.clear();
 
-        faults
-            .inject(FaultKind::Commit, FaultAction::ApplyThenDrop, 1)
-            .unwrap();
-        let refused = client
-            .post(format!("{base}/commit?refuse"))
-            .send()
-            .await
-            .unwrap();
+        f.inject(FaultAction::ApplyThenDrop);
+        let refused = f.commit("?refuse").await.unwrap();
         assert_eq!(refused.status(), StatusCode::CONFLICT);
-        assert!(faults.pending().is_empty());
-        assert_eq!(*applied.lock().unwrap(), 1);
+        assert!(f.faults.pending().is_empty());
+        assert_eq!(f.applied(), 1);
     }
 }

@@ -13,6 +13,7 @@ use maxcompute_tunnel::auth::STS_TOKEN_HEADER;
 use rand::distr::{Alphanumeric, SampleString};
 use rand::RngCore;
 
+use super::Sts;
 use crate::error::ErrorCode;
 
 /// Why a request signed with a temporary AccessKey is refused.
@@ -64,8 +65,8 @@ pub(super) struct TemporaryCredentials {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Issued credentials by AccessKeyId, the expiry clock's offset from real time, and how many
-/// were issued. Cloning shares all of it.
+/// What the service keeps of the credentials it issued: them by AccessKeyId, the expiry clock's
+/// offset from real time, and how many were issued. Cloning shares all of it.
 #[derive(Clone, Default)]
 pub(super) struct CredentialStore {
     issued: Arc<Mutex<HashMap<String, TemporaryCredentials>>>,
@@ -79,28 +80,36 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl CredentialStore {
-    pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + *lock(&self.clock_offset)
+/// The part of the service that keeps the credentials it issued.
+impl Sts {
+    /// Credentials issued so far (successful AssumeRole calls).
+    pub fn credentials_issued(&self) -> u64 {
+        self.credentials.count.load(Ordering::SeqCst)
     }
 
+    /// The clock that decides whether issued credentials have expired: real time plus the
+    /// offset set by [`Sts::advance_clock`]. Pass it to [`Sts::validate`].
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *lock(&self.credentials.clock_offset)
+    }
+
+    /// Moves the credential-expiry clock forward, so tests can expire tokens without sleeping.
+    /// The AssumeRole `Timestamp` check keeps using real time, as clients sign with real time.
     pub fn advance_clock(&self, by: Duration) {
         let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
-        let mut offset = lock(&self.clock_offset);
+        let mut offset = lock(&self.credentials.clock_offset);
         *offset = offset.checked_add(&by).unwrap_or(TimeDelta::MAX);
     }
 
-    pub fn issued(&self) -> u64 {
-        self.count.load(Ordering::SeqCst)
-    }
-
+    /// Checks a temporary AccessKeyId and the security token sent with it at `now` (normally
+    /// [`Sts::now`]) and returns the secret to verify the request signature with.
     pub fn validate(
         &self,
         access_id: &str,
         token: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<String, StsAuthError> {
-        let issued = lock(&self.issued);
+        let issued = lock(&self.credentials.issued);
         let issued = issued
             .get(access_id)
             .ok_or(StsAuthError::UnknownAccessKey)?;
@@ -117,7 +126,7 @@ impl CredentialStore {
     }
 
     /// Issues a fresh temporary AccessKey valid for `lifetime`.
-    pub fn issue(&self, lifetime: Duration) -> TemporaryCredentials {
+    pub(super) fn issue(&self, lifetime: Duration) -> TemporaryCredentials {
         // Whole seconds, rounded down, so the client-visible Expiration is never later than the
         // instant the server starts refusing the token. Dated on the expiry clock, so that after
         // `advance_clock` new tokens are valid for their whole lifetime, as after a real wait.
@@ -134,11 +143,11 @@ impl CredentialStore {
         // Keep expired entries for a while so late requests get "expired", not "unknown".
         let horizon = self.now() - TimeDelta::hours(24);
         {
-            let mut issued = lock(&self.issued);
+            let mut issued = lock(&self.credentials.issued);
             issued.retain(|_, c| c.expires_at > horizon);
             issued.insert(credentials.access_id.clone(), credentials.clone());
         }
-        self.count.fetch_add(1, Ordering::SeqCst);
+        self.credentials.count.fetch_add(1, Ordering::SeqCst);
         credentials
     }
 }
@@ -146,7 +155,7 @@ impl CredentialStore {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use super::super::{Sts, StsConfig};
+    use super::super::StsConfig;
     use super::*;
 
     #[test]

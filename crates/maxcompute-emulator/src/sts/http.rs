@@ -82,11 +82,20 @@ mod tests {
     use crate::faults::FaultAction;
 
     async fn serve(sts: Sts, faults: Faults) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = Router::new().merge(router(sts, faults));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/sts")
+        let base = crate::test_support::serve(router(sts, faults)).await;
+        format!("{base}/sts")
+    }
+
+    /// A signed AssumeRole call as a POST form to `url`.
+    async fn post_form(url: &str, nonce: &str, secret: &str) -> reqwest::Response {
+        let form = encode(&signed("POST", unsigned(nonce), secret));
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -104,24 +113,10 @@ mod tests {
             .unwrap()
             .starts_with("STS."));
 
-        let form = encode(&signed("POST", unsigned("p"), "caller-secret"));
-        let r = client
-            .post(format!("{base}/"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap();
+        let r = post_form(&format!("{base}/"), "p", "caller-secret").await;
         assert_eq!(r.status(), 200);
 
-        let form = encode(&signed("POST", unsigned("bad"), "nope"));
-        let r = client
-            .post(&base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap();
+        let r = post_form(&base, "bad", "nope").await;
         assert_eq!(r.status(), 400);
         let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
         assert_eq!(v["Code"], "SignatureDoesNotMatch");

@@ -24,9 +24,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 
 pub use config::StsConfig;
 pub use credentials::{is_temporary_access_id, StsAuthError};
@@ -76,34 +73,6 @@ impl Sts {
     /// Requests that reached the AssumeRole endpoint, whatever their outcome.
     pub fn assume_role_calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
-    }
-
-    /// Credentials issued so far (successful AssumeRole calls).
-    pub fn credentials_issued(&self) -> u64 {
-        self.credentials.issued()
-    }
-
-    /// The clock that decides whether issued credentials have expired: real time plus the
-    /// offset set by [`Sts::advance_clock`]. Pass it to [`Sts::validate`].
-    pub fn now(&self) -> DateTime<Utc> {
-        self.credentials.now()
-    }
-
-    /// Moves the credential-expiry clock forward, so tests can expire tokens without sleeping.
-    /// The AssumeRole `Timestamp` check keeps using real time, as clients sign with real time.
-    pub fn advance_clock(&self, by: Duration) {
-        self.credentials.advance_clock(by);
-    }
-
-    /// Checks a temporary AccessKeyId and the security token sent with it at `now` (normally
-    /// [`Sts::now`]) and returns the secret to verify the request signature with.
-    pub fn validate(
-        &self,
-        access_id: &str,
-        token: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<String, StsAuthError> {
-        self.credentials.validate(access_id, token, now)
     }
 
     fn count_call(&self) {

@@ -71,6 +71,20 @@ pub fn call_with(
         .map(|answer| answer.to_json("TEST-REQUEST"))
 }
 
+/// AssumeRole with the caller's signature over `unsigned(nonce)` with `name` set to `value`.
+pub fn call_setting(sts: &Sts, nonce: &str, name: &str, value: &str) -> Result<Value, RpcError> {
+    let mut params = unsigned(nonce);
+    set(&mut params, name, value);
+    call(sts, &signed("POST", params, "caller-secret"))
+}
+
+/// AssumeRole with the caller's signature over `unsigned(nonce)` without `name`.
+pub fn call_without(sts: &Sts, nonce: &str, name: &str) -> Result<Value, RpcError> {
+    let mut params = unsigned(nonce);
+    params.retain(|(k, _)| k != name);
+    call(sts, &signed("POST", params, "caller-secret"))
+}
+
 pub fn code_of(r: Result<Value, RpcError>) -> (u16, &'static str) {
     let e = r.expect_err("AssumeRole should be refused");
     (e.status, e.code)

@@ -11,7 +11,7 @@ use http::{header, HeaderMap, StatusCode};
 use maxcompute_tunnel::Compression;
 use serde_json::{json, Value};
 
-use super::TableRef;
+use super::{Lookup, Requested, TableRef};
 use crate::error::{ErrorCode, OdpsError};
 use crate::partition::ResolvedPartitionSpec;
 use crate::records;
@@ -55,8 +55,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-fn find(state: &AppState, query: &Query) -> Result<Arc<DownloadSession>, OdpsError> {
-    let id = query.get("downloadid").unwrap_or_default();
+/// The download session a request names in `downloadid`, checked not to have expired (the
+/// session knows its table; the one in the path is not compared with it).
+pub type RequestedDownload = Requested<DownloadSession>;
+
+impl Lookup for DownloadSession {
+    fn lookup(state: &AppState, _table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError> {
+        find(state, query.get("downloadid").unwrap_or_default())
+    }
+}
+
+fn find(state: &AppState, id: &str) -> Result<Arc<DownloadSession>, OdpsError> {
     let s = state
         .sessions
         .downloads
@@ -72,8 +81,8 @@ fn find(state: &AppState, query: &Query) -> Result<Arc<DownloadSession>, OdpsErr
 }
 
 /// `GET …/tables/<t>?downloadid=`.
-pub async fn status(State(state): State<AppState>, query: Query) -> Result<Json<Value>, OdpsError> {
-    Ok(Json(session_json(&*find(&state, &query)?)))
+pub async fn status(Requested(s): RequestedDownload) -> Json<Value> {
+    Json(session_json(&s))
 }
 
 /// `(start,count)`.
@@ -101,11 +110,10 @@ impl IntoResponse for RecordStream {
 
 /// `GET …/tables/<t>?data&downloadid=&rowrange=(start,count)`: exactly those rows.
 pub async fn data(
-    State(state): State<AppState>,
+    Requested(s): RequestedDownload,
     query: Query,
     headers: HeaderMap,
 ) -> Result<RecordStream, OdpsError> {
-    let s = find(&state, &query)?;
     let total = s.rows.len();
     let invalid = |message: String| OdpsError::new(ErrorCode::InvalidArgument, message);
     let (start, count) = match query.get("rowrange") {

@@ -1,19 +1,24 @@
 //! The tunnel endpoint: JSON sessions and binary record streams on `/projects/<p>/tables/<t>`
 //! (also under `schemas/<s>/`) and its `/streams` resource. Like the service, it tells the
 //! operations on one resource apart by method and query parameters: [`TableOperation`] and
-//! [`StreamOperation`] decide, for the handlers and for the fault check alike.
+//! [`StreamOperation`] decide, for the dispatch to the operation's handler and for the fault
+//! check alike.
 
 pub mod download;
 pub mod sessions;
 pub mod stream;
 pub mod upload;
 
-use axum::extract::{Request, State};
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::handler::Handler;
 use axum::middleware;
-use axum::response::Response;
-use axum::routing::any;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, MethodRouter};
 use axum::Router;
+use http::request::Parts;
 use http::{HeaderMap, Method};
 
 use maxcompute_tunnel::TableSchema;
@@ -27,15 +32,8 @@ use crate::state::AppState;
 
 /// The tunnel's routes; `faults` are checked in front of the operations they can hit.
 pub fn router(faults: &Faults) -> Router<AppState> {
-    let check = |classify: faults::Classify| {
-        middleware::from_fn_with_state(FaultCheck::new(faults.clone(), classify), faults::check)
-    };
-    let table = any(table_resource).layer(check(|method, query| {
-        TableOperation::of(method, query).fault_kind()
-    }));
-    let streams = any(streams_resource).layer(check(|method, query| {
-        StreamOperation::of(method, query).fault_kind()
-    }));
+    let table = resource::<TableOperation>(faults);
+    let streams = resource::<StreamOperation>(faults);
     Router::new()
         .route("/projects/{project}/tables/{table}", table.clone())
         .route("/projects/{project}/schemas/{schema}/tables/{table}", table)
@@ -47,6 +45,31 @@ pub fn router(faults: &Faults) -> Router<AppState> {
             "/projects/{project}/schemas/{schema}/tables/{table}/streams",
             streams,
         )
+}
+
+/// The operations on one tunnel resource.
+trait Operation: Sized + Send + 'static {
+    /// The operation a request asks for.
+    fn of(method: &Method, query: &Query) -> Self;
+
+    /// The kind of fault that can hit the operation.
+    fn fault_kind(self) -> Option<FaultKind>;
+
+    /// Hands the request to the operation's handler.
+    fn run(self, request: Request, state: AppState) -> impl Future<Output = Response> + Send;
+}
+
+/// A resource's route: every method, dispatched by [`Operation::of`], behind the fault check.
+fn resource<Op: Operation>(faults: &Faults) -> MethodRouter<AppState> {
+    let classify: faults::Classify = |method, query| Op::of(method, query).fault_kind();
+    let dispatch = |State(state): State<AppState>, request: Request| async move {
+        let query = Query::parse(request.uri().query());
+        Op::of(request.method(), &query).run(request, state).await
+    };
+    any(dispatch).layer(middleware::from_fn_with_state(
+        FaultCheck::new(faults.clone(), classify),
+        faults::check,
+    ))
 }
 
 /// What a request on a table resource asks for.
@@ -62,8 +85,8 @@ pub enum TableOperation {
     Unsupported,
 }
 
-impl TableOperation {
-    pub fn of(method: &Method, query: &Query) -> Self {
+impl Operation for TableOperation {
+    fn of(method: &Method, query: &Query) -> Self {
         match *method {
             Method::POST if query.has("uploads") => Self::CreateUpload,
             Method::POST if query.has("downloads") => Self::CreateDownload,
@@ -76,12 +99,25 @@ impl TableOperation {
         }
     }
 
-    pub fn fault_kind(self) -> Option<FaultKind> {
+    fn fault_kind(self) -> Option<FaultKind> {
         match self {
             Self::CreateUpload => Some(FaultKind::CreateSession),
             Self::PutBlock => Some(FaultKind::BlockUpload),
             Self::Commit => Some(FaultKind::Commit),
             _ => None,
+        }
+    }
+
+    async fn run(self, request: Request, state: AppState) -> Response {
+        match self {
+            Self::CreateUpload => upload::create.call(request, state).await,
+            Self::CreateDownload => download::create.call(request, state).await,
+            Self::Commit => upload::commit.call(request, state).await,
+            Self::PutBlock => upload::put_block.call(request, state).await,
+            Self::ReadDownload => download::data.call(request, state).await,
+            Self::DownloadStatus => download::status.call(request, state).await,
+            Self::UploadStatus => upload::status.call(request, state).await,
+            Self::Unsupported => unsupported.call(request, state).await,
         }
     }
 }
@@ -95,8 +131,8 @@ pub enum StreamOperation {
     Unsupported,
 }
 
-impl StreamOperation {
-    pub fn of(method: &Method, query: &Query) -> Self {
+impl Operation for StreamOperation {
+    fn of(method: &Method, query: &Query) -> Self {
         match *method {
             Method::POST if !query.has("uploadid") => Self::Create,
             Method::PUT if query.has("uploadid") => Self::Write,
@@ -107,36 +143,44 @@ impl StreamOperation {
         }
     }
 
-    pub fn fault_kind(self) -> Option<FaultKind> {
+    fn fault_kind(self) -> Option<FaultKind> {
         match self {
             Self::Create => Some(FaultKind::CreateSession),
             Self::Write => Some(FaultKind::StreamWrite),
             Self::Reload | Self::Unsupported => None,
         }
     }
-}
 
-async fn table_resource(State(state): State<AppState>, request: Request) -> Response {
-    let query = Query::parse(request.uri().query());
-    match TableOperation::of(request.method(), &query) {
-        TableOperation::CreateUpload => upload::create.call(request, state).await,
-        TableOperation::CreateDownload => download::create.call(request, state).await,
-        TableOperation::Commit => upload::commit.call(request, state).await,
-        TableOperation::PutBlock => upload::put_block.call(request, state).await,
-        TableOperation::ReadDownload => download::data.call(request, state).await,
-        TableOperation::DownloadStatus => download::status.call(request, state).await,
-        TableOperation::UploadStatus => upload::status.call(request, state).await,
-        TableOperation::Unsupported => unsupported.call(request, state).await,
+    async fn run(self, request: Request, state: AppState) -> Response {
+        match self {
+            Self::Create => stream::create.call(request, state).await,
+            Self::Write => stream::write.call(request, state).await,
+            Self::Reload => stream::reload.call(request, state).await,
+            Self::Unsupported => unsupported.call(request, state).await,
+        }
     }
 }
 
-async fn streams_resource(State(state): State<AppState>, request: Request) -> Response {
-    let query = Query::parse(request.uri().query());
-    match StreamOperation::of(request.method(), &query) {
-        StreamOperation::Create => stream::create.call(request, state).await,
-        StreamOperation::Write => stream::write.call(request, state).await,
-        StreamOperation::Reload => stream::reload.call(request, state).await,
-        StreamOperation::Unsupported => unsupported.call(request, state).await,
+/// The session a request names in its query (`uploadid`, `downloadid`), found by its kind's
+/// [`Lookup`]; a handler taking it runs only for a session that exists and fits the request.
+pub struct Requested<T>(pub Arc<T>);
+
+/// How a kind of session is found from the table of the request path and the query.
+pub trait Lookup: Sized {
+    fn lookup(state: &AppState, table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError>;
+}
+
+impl<T: Lookup> FromRequestParts<AppState> for Requested<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(table) = Path::<TableRef>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let query = Query::parse(parts.uri.query());
+        T::lookup(state, &table, &query)
+            .map(Requested)
+            .map_err(IntoResponse::into_response)
     }
 }
 

@@ -12,7 +12,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::upload::resolve_target;
-use super::{validate_request_body, TableRef};
+use super::{validate_request_body, Lookup, Requested, TableRef};
 use crate::error::{ErrorCode, OdpsError};
 use crate::request::Query;
 use crate::state::AppState;
@@ -83,6 +83,16 @@ pub async fn create(
     Ok(Json(body))
 }
 
+/// The stream session a request names in `uploadid`, checked to belong to the table of the path
+/// and not to have expired.
+pub type RequestedStream = Requested<Mutex<StreamSession>>;
+
+impl Lookup for Mutex<StreamSession> {
+    fn lookup(state: &AppState, table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError> {
+        find(state, table, query.get("uploadid").unwrap_or_default())
+    }
+}
+
 fn find(
     state: &AppState,
     table: &TableRef,
@@ -124,13 +134,11 @@ fn find(
 /// answer names the worker and the slot count, which clients require on every write.
 pub async fn write(
     State(state): State<AppState>,
-    Path(table): Path<TableRef>,
+    Requested(shared): RequestedStream,
     query: Query,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, OdpsError> {
-    let id = query.get("uploadid").unwrap_or_default();
-    let shared = find(&state, &table, id)?;
     let (target, slots) = {
         let s = lock(&shared);
         (s.target.clone(), s.slots)
@@ -169,7 +177,7 @@ pub async fn write(
     let mut s = lock(&shared);
     s.writes += 1;
     s.last_write = Some(Utc::now());
-    tracing::debug!(session = %id, records = valid.record_count, "stream pack appended");
+    tracing::debug!(session = %s.id, records = valid.record_count, "stream pack appended");
     Ok([
         (ROUTED_SERVER_HEADER, state.host.clone()),
         (SLOT_NUM_HEADER, s.slots.to_string()),
@@ -179,11 +187,7 @@ pub async fn write(
 /// `GET` (or go's `POST`) `…/streams?uploadid=`: the session again.
 pub async fn reload(
     State(state): State<AppState>,
-    Path(table): Path<TableRef>,
-    query: Query,
-) -> Result<Json<Value>, OdpsError> {
-    let id = query.get("uploadid").unwrap_or_default();
-    let shared = find(&state, &table, id)?;
-    let body = session_json(&state, &lock(&shared));
-    Ok(Json(body))
+    Requested(shared): RequestedStream,
+) -> Json<Value> {
+    Json(session_json(&state, &lock(&shared)))
 }

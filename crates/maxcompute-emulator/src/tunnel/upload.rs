@@ -4,13 +4,14 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::Json;
 use chrono::Utc;
+use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use super::{validate_request_body, TableRef};
+use super::{validate_request_body, Lookup, Requested, TableRef};
 use crate::error::{ErrorCode, OdpsError};
 use crate::partition::ResolvedPartitionSpec;
 use crate::request::Query;
@@ -113,7 +114,21 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Finds the session and checks it belongs to this table and partition.
+/// The upload session a request names in `uploadid`, checked to belong to the table of the path
+/// and, when the query repeats it, to its partition.
+pub type RequestedUpload = Requested<Mutex<UploadSession>>;
+
+impl Lookup for Mutex<UploadSession> {
+    fn lookup(state: &AppState, table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError> {
+        find(
+            state,
+            table,
+            query,
+            query.get("uploadid").unwrap_or_default(),
+        )
+    }
+}
+
 fn find(
     state: &AppState,
     table: &TableRef,
@@ -147,6 +162,28 @@ fn find(
     Ok(shared)
 }
 
+/// The `blockid` of a block upload, in `[0, MAX_BLOCK_ID)`.
+pub struct BlockId(pub u32);
+
+impl<S: Send + Sync> FromRequestParts<S> for BlockId {
+    type Rejection = OdpsError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, OdpsError> {
+        let query = Query::parse(parts.uri.query());
+        let raw = query.get("blockid").unwrap_or_default();
+        raw.parse::<u32>()
+            .ok()
+            .filter(|b| *b < MAX_BLOCK_ID)
+            .map(BlockId)
+            .ok_or_else(|| {
+                OdpsError::new(
+                    ErrorCode::InvalidBlockId,
+                    format!("block id `{raw}` is not in [0, {MAX_BLOCK_ID})"),
+                )
+            })
+    }
+}
+
 fn check_writable(state: &AppState, s: &UploadSession) -> Result<(), OdpsError> {
     let state_now = match s.status(Utc::now(), state.session_ttl) {
         UploadStatus::Normal => return Ok(()),
@@ -160,27 +197,14 @@ fn check_writable(state: &AppState, s: &UploadSession) -> Result<(), OdpsError> 
 }
 
 /// `PUT …/tables/<t>?uploadid=&blockid=`: validates and stores one block, replacing an earlier
-/// upload of the same id.
+/// upload of the same id. The block id is checked before the session.
 pub async fn put_block(
     State(state): State<AppState>,
-    Path(table): Path<TableRef>,
-    query: Query,
+    BlockId(block_id): BlockId,
+    Requested(shared): RequestedUpload,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(), OdpsError> {
-    let id = query.get("uploadid").unwrap_or_default();
-    let raw_block = query.get("blockid").unwrap_or_default();
-    let block_id = raw_block
-        .parse::<u32>()
-        .ok()
-        .filter(|b| *b < MAX_BLOCK_ID)
-        .ok_or_else(|| {
-            OdpsError::new(
-                ErrorCode::InvalidBlockId,
-                format!("block id `{raw_block}` is not in [0, {MAX_BLOCK_ID})"),
-            )
-        })?;
-    let shared = find(&state, &table, &query, id)?;
     let schema = {
         let s = lock(&shared);
         check_writable(&state, &s)?;
@@ -190,7 +214,7 @@ pub async fn put_block(
     let mut s = lock(&shared);
     // The session may have been committed while this block was being decoded.
     check_writable(&state, &s)?;
-    tracing::debug!(upload_id = %id, block_id, records = valid.record_count, "block stored");
+    tracing::debug!(upload_id = %s.id, block_id, records = valid.record_count, "block stored");
     s.blocks.insert(
         block_id,
         Block {
@@ -205,23 +229,16 @@ pub async fn put_block(
 /// `GET …/tables/<t>?uploadid=`: the session with its block list.
 pub async fn status(
     State(state): State<AppState>,
-    Path(table): Path<TableRef>,
-    query: Query,
-) -> Result<Json<Value>, OdpsError> {
-    let id = query.get("uploadid").unwrap_or_default();
-    let shared = find(&state, &table, &query, id)?;
-    let body = session_json(&state, &lock(&shared));
-    Ok(Json(body))
+    Requested(shared): RequestedUpload,
+) -> Json<Value> {
+    Json(session_json(&state, &lock(&shared)))
 }
 
 /// `POST …/tables/<t>?uploadid=`: publishes every uploaded block atomically.
 pub async fn commit(
     State(state): State<AppState>,
-    Path(table): Path<TableRef>,
-    query: Query,
+    Requested(shared): RequestedUpload,
 ) -> Result<Json<Value>, OdpsError> {
-    let id = query.get("uploadid").unwrap_or_default();
-    let shared = find(&state, &table, &query, id)?;
     let mut s = lock(&shared);
     check_writable(&state, &s)?;
     let streams: Vec<Vec<u8>> = s.blocks.values().map(|b| b.stream.clone()).collect();
@@ -237,6 +254,6 @@ pub async fn commit(
         s.overwrite,
     )?;
     s.committed = true;
-    tracing::info!(upload_id = %id, blocks = s.blocks.len(), records, "upload committed");
+    tracing::info!(upload_id = %s.id, blocks = s.blocks.len(), records, "upload committed");
     Ok(Json(session_json(&state, &s)))
 }
