@@ -48,7 +48,7 @@ pub fn router(faults: &Faults) -> Router<AppState> {
 }
 
 /// The operations on one tunnel resource.
-trait Operation: Sized + Send + 'static {
+pub trait Operation: Sized + Send + 'static {
     /// The operation a request asks for.
     fn of(method: &Method, query: &Query) -> Self;
 
