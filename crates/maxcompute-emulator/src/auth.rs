@@ -1,6 +1,6 @@
-//! Request authentication (§1 of the protocol reference): the `Authorization: ODPS id:signature`
-//! header (signature v2, verified with the tunnel crate's own signer), the `Date` skew limit, and
-//! STS temporary credentials.
+//! Request authentication, a layer in front of every REST and tunnel handler: the
+//! `Authorization: ODPS id:signature` header (signature v2, verified with the tunnel crate's own
+//! signer over the decoded path and query), the `Date` skew limit, and STS temporary credentials.
 //!
 //! Error codes chosen (pyodps has an exception class for each, so they surface by name):
 //! * no or unparsable `Authorization`, an unknown AccessKeyId, a missing or unparsable `Date`, or a
@@ -17,42 +17,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use maxcompute_tunnel::auth::{
     canonical_string, parse_authorization_header, signature_v2, STS_TOKEN_HEADER,
 };
 
-use crate::error::OdpsError;
-
-/// A source of temporary (STS) credentials: the secret of a temporary AccessKeyId, given the
-/// security token sent with the request, or the error to answer.
-pub trait TemporaryCredentials: Send + Sync + 'static {
-    fn secret_for(
-        &self,
-        access_id: &str,
-        token: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<String, OdpsError>;
-}
-
-/// No temporary credentials: every AccessKeyId that is not a permanent account is unknown.
-pub struct NoTemporaryCredentials;
-
-impl TemporaryCredentials for NoTemporaryCredentials {
-    fn secret_for(
-        &self,
-        _access_id: &str,
-        _token: Option<&str>,
-        _now: DateTime<Utc>,
-    ) -> Result<String, OdpsError> {
-        Err(unknown_access_id())
-    }
-}
+use crate::error::{ErrorCode, OdpsError};
+use crate::request::{signed_resource, Query};
+use crate::sts::{Sts, StsAuthError};
 
 /// The answer for an AccessKeyId that is neither a permanent account nor a temporary credential.
-pub fn unknown_access_id() -> OdpsError {
-    OdpsError::unauthorized(
+fn unknown_access_id() -> OdpsError {
+    OdpsError::new(
+        ErrorCode::Unauthorized,
         "The request authorization header is invalid or missing: the AccessKeyId does not exist.",
     )
 }
@@ -65,12 +46,12 @@ pub struct Principal {
     pub temporary: bool,
 }
 
-/// Verifies request signatures against permanent accounts and STS credentials.
+/// Verifies request signatures against permanent accounts and STS credentials. Cheap to clone.
 #[derive(Clone)]
 pub struct Authenticator {
     accounts: Arc<HashMap<String, String>>,
     max_skew: Duration,
-    sts: Arc<dyn TemporaryCredentials>,
+    sts: Sts,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -93,11 +74,7 @@ pub struct SignedRequest<'a> {
 }
 
 impl Authenticator {
-    pub fn new(
-        accounts: HashMap<String, String>,
-        max_skew: Duration,
-        sts: Arc<dyn TemporaryCredentials>,
-    ) -> Self {
+    pub fn new(accounts: HashMap<String, String>, max_skew: Duration, sts: Sts) -> Self {
         Authenticator {
             accounts: Arc::new(accounts),
             max_skew,
@@ -111,8 +88,12 @@ impl Authenticator {
         req: &SignedRequest<'_>,
         now: DateTime<Utc>,
     ) -> Result<Principal, OdpsError> {
-        let invalid =
-            || OdpsError::unauthorized("The request authorization header is invalid or missing.");
+        let invalid = || {
+            OdpsError::new(
+                ErrorCode::Unauthorized,
+                "The request authorization header is invalid or missing.",
+            )
+        };
         let header = req
             .headers
             .get(http::header::AUTHORIZATION)
@@ -120,7 +101,8 @@ impl Authenticator {
             .ok_or_else(invalid)?;
         let (access_id, signature) = parse_authorization_header(header).ok_or_else(invalid)?;
         if access_id.contains('/') {
-            return Err(OdpsError::unauthorized(
+            return Err(OdpsError::new(
+                ErrorCode::Unauthorized,
                 "The request authorization header is invalid or missing: signature v4 is not supported by mc-emulator, sign with v2.",
             ));
         }
@@ -133,21 +115,33 @@ impl Authenticator {
                     .headers
                     .get(STS_TOKEN_HEADER)
                     .and_then(|v| v.to_str().ok());
-                (self.sts.secret_for(access_id, token, now)?, true)
+                (self.temporary_secret(access_id, token)?, true)
             }
         };
         let canonical = canonical_string(req.method, req.resource, req.query, req.headers);
         let expected = signature_v2(&secret, &canonical);
         if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
             tracing::debug!(access_id, "signature mismatch");
-            return Err(OdpsError::signature_not_match(format!(
-                "The request signature does not match. The string to sign on the server is: {canonical:?}"
-            )));
+            return Err(OdpsError::new(
+                ErrorCode::SignatureNotMatch,
+                format!("The request signature does not match. The string to sign on the server is: {canonical:?}"),
+            ));
         }
         Ok(Principal {
             access_id: access_id.to_string(),
             temporary,
         })
+    }
+
+    /// STS credentials are checked against the STS service's own clock, which tests can
+    /// advance to expire tokens without sleeping.
+    fn temporary_secret(&self, access_id: &str, token: Option<&str>) -> Result<String, OdpsError> {
+        self.sts
+            .validate(access_id, token, self.sts.now())
+            .map_err(|e| match e {
+                StsAuthError::UnknownAccessKey => unknown_access_id(),
+                other => OdpsError::new(other.error_code(), other.to_string()),
+            })
     }
 
     fn check_date(&self, headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), OdpsError> {
@@ -156,7 +150,8 @@ impl Authenticator {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .ok_or_else(|| {
-                OdpsError::unauthorized(
+                OdpsError::new(
+                    ErrorCode::Unauthorized,
                     "The request authorization header is invalid or missing: the Date header is missing or not RFC 1123.",
                 )
             })?
@@ -166,8 +161,7 @@ impl Authenticator {
         if skew > max {
             let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
             return Err(OdpsError::new(
-                StatusCode::FORBIDDEN,
-                "RequestTimeTooSkewed",
+                ErrorCode::RequestTimeTooSkewed,
                 format!(
                     "max_interval_date:{},expire_date:{},now_date:{}",
                     max.num_milliseconds(),
@@ -184,24 +178,33 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// STS credentials are checked against the STS service's own clock, which tests can advance to
-/// expire tokens without sleeping.
-impl TemporaryCredentials for crate::sts::Sts {
-    fn secret_for(
-        &self,
-        access_id: &str,
-        token: Option<&str>,
-        _now: DateTime<Utc>,
-    ) -> Result<String, OdpsError> {
-        use crate::sts::StsAuthError;
-        self.validate(access_id, token, self.now())
-            .map_err(|e| match e {
-                StsAuthError::UnknownAccessKey => unknown_access_id(),
-                other => OdpsError::new(
-                    StatusCode::from_u16(other.status()).unwrap_or(StatusCode::UNAUTHORIZED),
-                    other.code(),
-                    other.to_string(),
-                ),
-            })
+/// Middleware verifying the signature and date of every REST and tunnel request before it is
+/// handled; a refusal is answered in the format of the endpoint by the request-id layer.
+pub async fn authenticate(
+    State(auth): State<Authenticator>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let query = Query::parse(request.uri().query());
+    let resource = signed_resource(request.uri().path());
+    let verified = auth.verify(
+        &SignedRequest {
+            method: request.method().as_str(),
+            resource: &resource,
+            query: query.pairs(),
+            headers: request.headers(),
+        },
+        Utc::now(),
+    );
+    let (method, path) = (request.method(), request.uri().path());
+    match verified {
+        Ok(principal) => {
+            tracing::debug!(%method, path, access_id = %principal.access_id, "request");
+            next.run(request).await
+        }
+        Err(e) => {
+            tracing::info!(%method, path, code = %e.code, "request refused");
+            e.into_response()
+        }
     }
 }

@@ -20,8 +20,8 @@ use maxcompute_tunnel::{TableSchema, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::ddl::{self, DdlError, TableDef};
-use crate::error::OdpsError;
-use crate::partition::PartitionSpec;
+use crate::error::{ErrorCode, OdpsError};
+use crate::partition::ResolvedPartitionSpec;
 use crate::records;
 use crate::storage::{self, Pack, StorageError};
 
@@ -59,23 +59,28 @@ pub enum CatalogError {
 impl From<CatalogError> for OdpsError {
     fn from(e: CatalogError) -> Self {
         match &e {
-            CatalogError::NoSuchProject(p) => OdpsError::no_such_project(p),
-            CatalogError::NoSuchTable { project, table } => {
-                OdpsError::no_such_table(project, table)
+            CatalogError::NoSuchProject(p) => {
+                OdpsError::not_found(ErrorCode::NoSuchProject, "project", p)
             }
-            CatalogError::NoSuchPartition { spec, .. } => OdpsError::no_such_partition(spec),
-            CatalogError::TableExists { .. } => OdpsError::new(
-                http::StatusCode::CONFLICT,
-                "ObjectAlreadyExists",
-                e.to_string(),
+            CatalogError::NoSuchTable { project, table } => OdpsError::not_found(
+                ErrorCode::NoSuchTable,
+                "table",
+                format!("{project}.{table}"),
             ),
-            CatalogError::Ddl(_) | CatalogError::ProjectMismatch { .. } => {
-                OdpsError::invalid_argument(e.to_string())
+            CatalogError::NoSuchPartition { spec, .. } => {
+                OdpsError::not_found(ErrorCode::NoSuchPartition, "partition", spec)
             }
-            CatalogError::InvalidName(_) => OdpsError::invalid_argument(e.to_string()),
+            CatalogError::TableExists { .. } => {
+                OdpsError::new(ErrorCode::ObjectAlreadyExists, e.to_string())
+            }
+            CatalogError::Ddl(_)
+            | CatalogError::ProjectMismatch { .. }
+            | CatalogError::InvalidName(_) => {
+                OdpsError::new(ErrorCode::InvalidArgument, e.to_string())
+            }
             CatalogError::Storage(_) | CatalogError::CorruptData { .. } => {
                 tracing::error!(error = %e, "storage failure");
-                OdpsError::internal(e.to_string())
+                OdpsError::new(ErrorCode::InternalServerError, e.to_string())
             }
         }
     }
@@ -95,7 +100,7 @@ pub struct TableInfo {
 /// A partition's metadata.
 #[derive(Debug, Clone)]
 pub struct PartitionInfo {
-    pub spec: PartitionSpec,
+    pub spec: ResolvedPartitionSpec,
     pub created: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
     pub record_count: u64,
@@ -118,7 +123,7 @@ struct PartitionFile {
 }
 
 struct PartitionState {
-    spec: PartitionSpec,
+    spec: ResolvedPartitionSpec,
     dir: PathBuf,
     created: DateTime<Utc>,
     last_modified: DateTime<Utc>,
@@ -130,7 +135,7 @@ struct PartitionState {
 struct TableState {
     info: TableInfo,
     dir: PathBuf,
-    partitions: BTreeMap<PartitionSpec, PartitionState>,
+    partitions: BTreeMap<ResolvedPartitionSpec, PartitionState>,
 }
 
 #[derive(Default)]
@@ -299,7 +304,7 @@ impl Catalog {
         };
         // A non-partitioned table has exactly one, implicit, partition.
         if table.info.schema.partition_keys.is_empty() {
-            add_partition(&mut table, PartitionSpec::none(), created)?;
+            add_partition(&mut table, ResolvedPartitionSpec::none(), created)?;
         }
         // table.json last: a table directory without it is ignored on load.
         storage::write_atomic(&dir.join("table.json"), &json)?;
@@ -358,7 +363,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Option<PartitionInfo>, CatalogError> {
         self.with_table(project, table, |t| Ok(t.partitions.get(spec).map(info_of)))
     }
@@ -379,7 +384,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<bool, CatalogError> {
         self.with_table(project, table, |t| {
             if t.partitions.contains_key(spec) {
@@ -397,7 +402,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
         streams: Vec<Vec<u8>>,
         record_count: u64,
         overwrite: bool,
@@ -442,7 +447,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Vec<Vec<u8>>, CatalogError> {
         let dir = self.with_table(project, table, |t| {
             t.partitions
@@ -465,7 +470,7 @@ impl Catalog {
         &self,
         project: &str,
         table: &str,
-        spec: &PartitionSpec,
+        spec: &ResolvedPartitionSpec,
     ) -> Result<Vec<Vec<Value>>, CatalogError> {
         let info = self.table(project, table)?;
         let mut rows = Vec::new();
@@ -487,9 +492,9 @@ impl Catalog {
         project: &str,
         table: &str,
         raw: Option<&str>,
-    ) -> Result<PartitionSpec, OdpsError> {
+    ) -> Result<ResolvedPartitionSpec, OdpsError> {
         let info = self.table(project, table)?;
-        PartitionSpec::resolve(&info.schema, raw)
+        ResolvedPartitionSpec::resolve(&info.schema, raw)
     }
 }
 
@@ -513,7 +518,7 @@ fn info_of(p: &PartitionState) -> PartitionInfo {
     }
 }
 
-fn partition_dir_name(spec: &PartitionSpec) -> String {
+fn partition_dir_name(spec: &ResolvedPartitionSpec) -> String {
     if spec.is_empty() {
         return "_".into();
     }
@@ -532,7 +537,7 @@ fn partition_dir_name(spec: &PartitionSpec) -> String {
 
 fn add_partition(
     table: &mut TableState,
-    spec: PartitionSpec,
+    spec: ResolvedPartitionSpec,
     created: DateTime<Utc>,
 ) -> Result<(), CatalogError> {
     let dir = table.dir.join("partitions").join(partition_dir_name(&spec));
@@ -613,7 +618,7 @@ fn load_table(project: &str, dir: &Path) -> Result<TableState, CatalogError> {
         };
         let file: PartitionFile = serde_json::from_slice(&bytes)
             .map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
-        let spec = PartitionSpec::from_pairs(file.spec);
+        let spec = ResolvedPartitionSpec::from_pairs(file.spec);
         let data_dir = part_dir.join("data");
         let mut next_seq = 0;
         let mut last_modified = from_epoch(file.created);

@@ -1,6 +1,11 @@
-//! Errors as MaxCompute reports them: an error `Code`, an HTTP status and a message, rendered as
-//! JSON for the tunnel and as an XML `<Error>` document for the REST API (§3.6 of the protocol
-//! reference). Every response carries a request id in `x-odps-request-id`.
+//! Errors as MaxCompute reports them: an error `Code` with its HTTP status, and a message,
+//! rendered as JSON `{"Code","Message","RequestId"}` for the tunnel and as an XML `<Error>`
+//! document for the REST API. Every answer carries its request id in `x-odps-request-id`.
+//!
+//! A handler returns `Err(OdpsError)`; [`crate::request_id::stamp`], the layer that knows the
+//! request id, renders it (see the `IntoResponse` impl below).
+
+use std::fmt;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,135 +13,140 @@ use axum::response::{IntoResponse, Response};
 /// The response header carrying the request id, on success and on error.
 pub const REQUEST_ID_HEADER: &str = "x-odps-request-id";
 
-/// How an error body is written: the tunnel speaks JSON, the REST API XML.
+/// The error codes the emulator answers with, each with the HTTP status MaxCompute sends it with.
+/// pyodps (`odps/errors.py`) has an exception class per code, so they surface by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// No or unusable credentials, or an STS token that does not match.
+    Unauthorized,
+    SignatureNotMatch,
+    /// The `Date` header is too far from the server clock.
+    RequestTimeTooSkewed,
+    /// The STS token has expired; pyodps reloads its STS account and retries once on it.
+    AuthenticationRequestExpired,
+    NoSuchProject,
+    NoSuchTable,
+    NoSuchPartition,
+    NoSuchUpload,
+    NoSuchDownload,
+    StreamSessionNotFound,
+    /// Anything else that does not exist, including what the emulator does not implement.
+    NoSuchObject,
+    ObjectAlreadyExists,
+    InvalidPartitionSpec,
+    MissingPartitionSpec,
+    InvalidArgument,
+    InvalidBlockId,
+    MalformedDataStream,
+    /// A write to, or commit of, a session that is committed or expired.
+    StatusConflict,
+    /// The session-creation quota is used up; SDKs back off and retry.
+    FlowExceeded,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    fn parts(self) -> (StatusCode, &'static str) {
+        use ErrorCode::*;
+        match self {
+            Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            SignatureNotMatch => (StatusCode::FORBIDDEN, "SignatureNotMatch"),
+            RequestTimeTooSkewed => (StatusCode::FORBIDDEN, "RequestTimeTooSkewed"),
+            AuthenticationRequestExpired => (StatusCode::FORBIDDEN, "AuthenticationRequestExpired"),
+            NoSuchProject => (StatusCode::NOT_FOUND, "NoSuchProject"),
+            NoSuchTable => (StatusCode::NOT_FOUND, "NoSuchTable"),
+            NoSuchPartition => (StatusCode::NOT_FOUND, "NoSuchPartition"),
+            NoSuchUpload => (StatusCode::NOT_FOUND, "NoSuchUpload"),
+            NoSuchDownload => (StatusCode::NOT_FOUND, "NoSuchDownload"),
+            StreamSessionNotFound => (StatusCode::NOT_FOUND, "StreamSessionNotFound"),
+            NoSuchObject => (StatusCode::NOT_FOUND, "NoSuchObject"),
+            ObjectAlreadyExists => (StatusCode::CONFLICT, "ObjectAlreadyExists"),
+            InvalidPartitionSpec => (StatusCode::BAD_REQUEST, "InvalidPartitionSpec"),
+            MissingPartitionSpec => (StatusCode::BAD_REQUEST, "MissingPartitionSpec"),
+            InvalidArgument => (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            InvalidBlockId => (StatusCode::BAD_REQUEST, "InvalidBlockID"),
+            MalformedDataStream => (StatusCode::BAD_REQUEST, "MalformedDataStream"),
+            StatusConflict => (StatusCode::CONFLICT, "StatusConflict"),
+            FlowExceeded => (StatusCode::TOO_MANY_REQUESTS, "FlowExceeded"),
+            InternalServerError => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+        }
+    }
+
+    /// The HTTP status sent with this code.
+    pub fn status(self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The code as it appears in error bodies.
+    pub fn as_str(self) -> &'static str {
+        self.parts().1
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an error body is written: the tunnel speaks JSON, the REST API (under `/api`) XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFormat {
     Json,
     Xml,
 }
 
+impl ErrorFormat {
+    /// The format of the endpoint serving `path`.
+    pub fn for_path(path: &str) -> Self {
+        if crate::request::is_api_path(path) {
+            ErrorFormat::Xml
+        } else {
+            ErrorFormat::Json
+        }
+    }
+}
+
 /// A MaxCompute service error: what a handler returns when it rejects a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {code}: {message}")]
+#[error("{} {code}: {message}", .code.status())]
 pub struct OdpsError {
-    pub status: StatusCode,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
-    pub format: ErrorFormat,
 }
 
 impl OdpsError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         OdpsError {
-            status,
-            code: code.to_string(),
+            code,
             message: message.into(),
-            format: ErrorFormat::Json,
         }
     }
 
-    /// The same error, rendered in the given format.
-    pub fn with_format(mut self, format: ErrorFormat) -> Self {
-        self.format = format;
-        self
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
-    }
-
-    pub fn signature_not_match(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "SignatureNotMatch", message)
-    }
-
-    pub fn no_such_project(project: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchProject",
-            format!("The specified project does not exist: {project}"),
-        )
-    }
-
-    pub fn no_such_table(project: &str, table: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchTable",
-            format!("The specified table does not exist: {project}.{table}"),
-        )
-    }
-
-    pub fn no_such_partition(spec: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchPartition",
-            format!("The specified partition does not exist: {spec}"),
-        )
-    }
-
-    pub fn invalid_partition_spec(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "InvalidPartitionSpec", message)
-    }
-
-    pub fn missing_partition_spec(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MissingPartitionSpec", message)
-    }
-
-    pub fn invalid_argument(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
-    }
-
-    pub fn invalid_block_id(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "InvalidBlockID", message)
-    }
-
-    pub fn status_conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "StatusConflict", message)
-    }
-
-    pub fn malformed_data_stream(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MalformedDataStream", message)
-    }
-
-    pub fn no_such_upload(id: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchUpload",
-            format!("The specified upload id does not exist: {id}"),
-        )
-    }
-
-    pub fn no_such_download(id: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchDownload",
-            format!("The specified download id does not exist: {id}"),
-        )
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            message,
-        )
+    /// `code` for a missing `what` (`"table"`, `"upload id"`), in the service's wording.
+    pub fn not_found(code: ErrorCode, what: &str, name: impl fmt::Display) -> Self {
+        Self::new(code, format!("The specified {what} does not exist: {name}"))
     }
 
     /// Anything the emulator does not implement: a 404 that says so instead of a bare 404.
     pub fn not_emulated(method: &str, path: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchObject",
+            ErrorCode::NoSuchObject,
             format!("{method} {path} is not emulated by mc-emulator"),
         )
     }
 
-    /// Renders the error with a fresh request id.
-    pub fn into_response_with_id(self, request_id: &str) -> Response {
-        let (content_type, body) = match self.format {
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// The error document for the request `request_id`, with the request id header.
+    pub fn render(&self, format: ErrorFormat, request_id: &str) -> Response {
+        let (content_type, body) = match format {
             ErrorFormat::Json => (
                 "application/json",
                 serde_json::json!({
-                    "Code": self.code,
+                    "Code": self.code.as_str(),
                     "Message": self.message,
                     "RequestId": request_id,
                 })
@@ -146,13 +156,13 @@ impl OdpsError {
                 "application/xml",
                 format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId><HostId>mc-emulator</HostId></Error>",
-                    xml_escape(&self.code),
+                    self.code,
                     xml_escape(&self.message),
                     xml_escape(request_id)
                 ),
             ),
         };
-        let mut response = (self.status, body).into_response();
+        let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if let Ok(value) = HeaderValue::from_str(request_id) {
@@ -162,16 +172,15 @@ impl OdpsError {
     }
 }
 
+/// The error's status, with the error itself in the response extensions: its body names the
+/// request id, which only the request-id layer knows, so that layer renders it (the way axum's
+/// error-handling example hands handler errors to a middleware).
 impl IntoResponse for OdpsError {
     fn into_response(self) -> Response {
-        let id = new_request_id();
-        self.into_response_with_id(&id)
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(self);
+        response
     }
-}
-
-/// A request id in the shape MaxCompute uses (hex, no dashes).
-pub fn new_request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Escapes text for an XML element or attribute.
@@ -185,8 +194,8 @@ mod tests {
 
     #[tokio::test]
     async fn json_and_xml_bodies_carry_code_message_and_request_id() {
-        let err = OdpsError::no_such_partition("pt=a<b");
-        let response = err.clone().into_response_with_id("RID1");
+        let err = OdpsError::not_found(ErrorCode::NoSuchPartition, "partition", "pt=a<b");
+        let response = err.render(ErrorFormat::Json, "RID1");
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()[REQUEST_ID_HEADER], "RID1");
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -196,9 +205,7 @@ mod tests {
         assert_eq!(json["Code"], "NoSuchPartition");
         assert_eq!(json["RequestId"], "RID1");
 
-        let response = err
-            .with_format(ErrorFormat::Xml)
-            .into_response_with_id("RID2");
+        let response = err.render(ErrorFormat::Xml, "RID2");
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
@@ -206,5 +213,18 @@ mod tests {
         assert!(text.contains("<Code>NoSuchPartition</Code>"), "{text}");
         assert!(text.contains("pt=a&lt;b"), "{text}");
         assert!(text.contains("<RequestId>RID2</RequestId>"), "{text}");
+    }
+
+    #[test]
+    fn codes_keep_the_service_spelling_and_status() {
+        assert_eq!(ErrorCode::InvalidBlockId.as_str(), "InvalidBlockID");
+        assert_eq!(
+            ErrorCode::FlowExceeded.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            ErrorCode::AuthenticationRequestExpired.status(),
+            StatusCode::FORBIDDEN
+        );
     }
 }

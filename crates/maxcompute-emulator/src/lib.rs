@@ -29,17 +29,20 @@ pub mod partition;
 pub mod quota;
 pub mod records;
 pub mod request;
+pub mod request_id;
 pub mod rest;
 mod server;
 pub mod show;
 pub mod state;
 pub mod storage;
 pub mod sts;
+#[cfg(test)]
+mod test_support;
 pub mod tunnel;
 
 pub use catalog::{Catalog, CatalogError, PartitionInfo, TableInfo};
 pub use config::{Account, EmulatorConfig};
 pub use error::OdpsError;
 pub use faults::{FaultAction, FaultKind, Faults};
-pub use partition::PartitionSpec;
+pub use partition::ResolvedPartitionSpec;
 pub use server::{start, EmulatorHandle, StartError};

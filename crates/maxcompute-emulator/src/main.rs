@@ -11,7 +11,7 @@ use maxcompute_emulator::config::{DEFAULT_ACCESS_ID, DEFAULT_ACCESS_KEY, DEFAULT
 use maxcompute_emulator::quota::QuotaConfig;
 use maxcompute_emulator::show::{self, PartitionRows, ShowFormat};
 use maxcompute_emulator::sts::StsConfig;
-use maxcompute_emulator::{start, Account, Catalog, EmulatorConfig, PartitionSpec};
+use maxcompute_emulator::{start, Account, Catalog, EmulatorConfig, ResolvedPartitionSpec};
 
 /// A local, strict MaxCompute service (REST API, Tunnel, STS) for tests and local runs.
 ///
@@ -208,9 +208,9 @@ fn create_table(args: CreateTableArgs) -> CliResult {
 fn show_rows(args: ShowArgs) -> CliResult {
     let catalog = Catalog::open(&args.data_dir, &[])?;
     let info = catalog.table(&args.project, &args.table)?;
-    let specs: Vec<PartitionSpec> = match &args.partition {
+    let specs: Vec<ResolvedPartitionSpec> = match &args.partition {
         Some(raw) => {
-            let spec = PartitionSpec::resolve(&info.schema, Some(raw))?;
+            let spec = ResolvedPartitionSpec::resolve(&info.schema, Some(raw))?;
             if catalog
                 .partition(&info.project, &info.name, &spec)?
                 .is_none()

@@ -1,23 +1,24 @@
-//! Partition specs: `pt=x,dt=y` as the tunnel sends them (§2.5) and `pt='x',dt='y'` as the REST
-//! API and DDL write them, checked against a table's partition keys.
+//! Partition specs as the service receives them, `pt=x,dt=y` on the tunnel and `pt='x',dt='y'` in
+//! REST calls and DDL, resolved against a table's partition keys.
 
 use std::fmt;
 
 use maxcompute_tunnel::{TableSchema, TypeInfo};
 
-use crate::error::OdpsError;
+use crate::error::{ErrorCode, OdpsError};
 
-/// A full partition spec, normalised: one value per partition key, in the table's key order,
-/// with the table's spelling of the key names.
+/// A full partition spec resolved against a table: one value per partition key, in the table's
+/// key order, with the table's spelling of the key names. The client's side of the same text is
+/// `maxcompute_tunnel::PartitionSpec`, which knows no table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PartitionSpec {
+pub struct ResolvedPartitionSpec {
     pairs: Vec<(String, String)>,
 }
 
-impl PartitionSpec {
+impl ResolvedPartitionSpec {
     /// The spec of a non-partitioned table.
     pub fn none() -> Self {
-        PartitionSpec { pairs: Vec::new() }
+        ResolvedPartitionSpec { pairs: Vec::new() }
     }
 
     pub fn pairs(&self) -> &[(String, String)] {
@@ -46,20 +47,23 @@ impl PartitionSpec {
     /// needs a value for every key (`MissingPartitionSpec` otherwise), unknown or repeated keys and
     /// values that do not fit the key's type are `InvalidPartitionSpec`, and a non-partitioned table
     /// takes no spec at all.
-    pub fn resolve(schema: &TableSchema, raw: Option<&str>) -> Result<PartitionSpec, OdpsError> {
+    pub fn resolve(
+        schema: &TableSchema,
+        raw: Option<&str>,
+    ) -> Result<ResolvedPartitionSpec, OdpsError> {
         let raw = raw.map(str::trim).filter(|s| !s.is_empty());
         let keys = &schema.partition_keys;
         let Some(raw) = raw else {
             if keys.is_empty() {
-                return Ok(PartitionSpec::none());
+                return Ok(ResolvedPartitionSpec::none());
             }
-            return Err(OdpsError::missing_partition_spec(format!(
+            return Err(missing_spec(format!(
                 "the table is partitioned by ({}); the request names no partition",
                 key_list(schema)
             )));
         };
         if keys.is_empty() {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "the table is not partitioned, but the request names partition `{raw}`"
             )));
         }
@@ -70,13 +74,13 @@ impl PartitionSpec {
                 .iter()
                 .position(|k| k.name.eq_ignore_ascii_case(&key))
                 .ok_or_else(|| {
-                    OdpsError::invalid_partition_spec(format!(
+                    invalid_spec(format!(
                         "`{key}` is not a partition column; the table is partitioned by ({})",
                         key_list(schema)
                     ))
                 })?;
             if values[index].is_some() {
-                return Err(OdpsError::invalid_partition_spec(format!(
+                return Err(invalid_spec(format!(
                     "partition column `{key}` appears twice in `{raw}`"
                 )));
             }
@@ -88,7 +92,7 @@ impl PartitionSpec {
             match value {
                 Some(v) => pairs.push((key.name.clone(), v)),
                 None => {
-                    return Err(OdpsError::missing_partition_spec(format!(
+                    return Err(missing_spec(format!(
                         "partition `{raw}` has no value for `{}`; the table is partitioned by ({})",
                         key.name,
                         key_list(schema)
@@ -96,12 +100,12 @@ impl PartitionSpec {
                 }
             }
         }
-        Ok(PartitionSpec { pairs })
+        Ok(ResolvedPartitionSpec { pairs })
     }
 
     /// Rebuilds a spec from stored pairs (already validated when it was created).
     pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        PartitionSpec { pairs }
+        ResolvedPartitionSpec { pairs }
     }
 
     /// True when this spec starts with every pair of `prefix` (keys compared case-insensitively).
@@ -115,7 +119,7 @@ impl PartitionSpec {
 }
 
 /// `pt=x,dt=y`, the form of the tunnel's `partition` parameter.
-impl fmt::Display for PartitionSpec {
+impl fmt::Display for ResolvedPartitionSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, (k, v)) in self.pairs.iter().enumerate() {
             if i > 0 {
@@ -125,6 +129,14 @@ impl fmt::Display for PartitionSpec {
         }
         Ok(())
     }
+}
+
+fn invalid_spec(message: String) -> OdpsError {
+    OdpsError::new(ErrorCode::InvalidPartitionSpec, message)
+}
+
+fn missing_spec(message: String) -> OdpsError {
+    OdpsError::new(ErrorCode::MissingPartitionSpec, message)
 }
 
 fn key_list(schema: &TableSchema) -> String {
@@ -146,21 +158,21 @@ pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, OdpsError> {
             continue;
         }
         let (key, value) = part.split_once('=').ok_or_else(|| {
-            OdpsError::invalid_partition_spec(format!(
+            invalid_spec(format!(
                 "`{part}` in partition spec `{raw}` is not of the form key=value"
             ))
         })?;
         let key = key.trim();
         let value = unquote(value.trim());
         if key.is_empty() || value.is_empty() {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "partition spec `{raw}` has an empty key or value"
             )));
         }
         pairs.push((key.to_string(), value.to_string()));
     }
     if pairs.is_empty() {
-        return Err(OdpsError::invalid_partition_spec(format!(
+        return Err(invalid_spec(format!(
             "partition spec `{raw}` names no partition column"
         )));
     }
@@ -187,13 +199,13 @@ fn check_value(type_info: &TypeInfo, key: &str, value: &str) -> Result<(), OdpsE
     if let Some((min, max)) = range {
         let ok = value.parse::<i64>().is_ok_and(|n| (min..=max).contains(&n));
         if !ok {
-            return Err(OdpsError::invalid_partition_spec(format!(
+            return Err(invalid_spec(format!(
                 "value `{value}` of partition column `{key}` is not a valid {type_info}"
             )));
         }
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(OdpsError::invalid_partition_spec(format!(
+        return Err(invalid_spec(format!(
             "value of partition column `{key}` contains a control character"
         )));
     }
@@ -217,7 +229,7 @@ mod tests {
     #[test]
     fn normalises_order_quotes_and_key_case() {
         let s = schema(&[("pt", TypeInfo::String), ("hh", TypeInfo::Bigint)]);
-        let spec = PartitionSpec::resolve(&s, Some("HH='07',pt=p1")).unwrap();
+        let spec = ResolvedPartitionSpec::resolve(&s, Some("HH='07',pt=p1")).unwrap();
         assert_eq!(spec.to_string(), "pt=p1,hh=07");
         assert_eq!(spec.to_quoted(), "pt='p1',hh='07'");
         assert_eq!(spec.values().collect::<Vec<_>>(), ["p1", "07"]);
@@ -226,7 +238,12 @@ mod tests {
     #[test]
     fn rejects_specs_that_do_not_match_the_keys() {
         let s = schema(&[("pt", TypeInfo::String), ("hh", TypeInfo::Int)]);
-        let code = |raw: Option<&str>| PartitionSpec::resolve(&s, raw).unwrap_err().code;
+        let code = |raw: Option<&str>| {
+            ResolvedPartitionSpec::resolve(&s, raw)
+                .unwrap_err()
+                .code
+                .as_str()
+        };
         assert_eq!(code(None), "MissingPartitionSpec");
         assert_eq!(code(Some("pt=a")), "MissingPartitionSpec");
         assert_eq!(code(Some("pt=a,hh=1,x=2")), "InvalidPartitionSpec");
@@ -237,11 +254,14 @@ mod tests {
         assert_eq!(code(Some("pt=,hh=1")), "InvalidPartitionSpec");
 
         let flat = schema(&[]);
-        assert!(PartitionSpec::resolve(&flat, None).unwrap().is_empty());
+        assert!(ResolvedPartitionSpec::resolve(&flat, None)
+            .unwrap()
+            .is_empty());
         assert_eq!(
-            PartitionSpec::resolve(&flat, Some("pt=a"))
+            ResolvedPartitionSpec::resolve(&flat, Some("pt=a"))
                 .unwrap_err()
-                .code,
+                .code
+                .as_str(),
             "InvalidPartitionSpec"
         );
     }

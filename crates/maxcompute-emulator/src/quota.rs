@@ -7,11 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Code MaxCompute answers when a rate limit is hit (pyodps maps it to `errors.FlowExceeded`,
-/// a `RequestQuotaExceeded`, and its tunnel retry handler backs off on it).
-pub const FLOW_EXCEEDED_CODE: &str = "FlowExceeded";
-/// HTTP status of a `FlowExceeded` answer; SDKs retry 429 with back-off.
-pub const FLOW_EXCEEDED_STATUS: u16 = 429;
+use crate::error::{ErrorCode, OdpsError};
 
 /// How many batch sessions a table may create per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +42,21 @@ pub struct QuotaExceeded {
 }
 
 impl QuotaExceeded {
+    /// The code MaxCompute answers when a rate limit is hit: pyodps maps it to
+    /// `errors.FlowExceeded`, a `RequestQuotaExceeded`, and its tunnel retry handler backs off.
     pub fn code(&self) -> &'static str {
-        FLOW_EXCEEDED_CODE
+        ErrorCode::FlowExceeded.as_str()
     }
 
+    /// 429, which SDKs retry with back-off.
     pub fn status(&self) -> u16 {
-        FLOW_EXCEEDED_STATUS
+        ErrorCode::FlowExceeded.status().as_u16()
+    }
+}
+
+impl From<QuotaExceeded> for OdpsError {
+    fn from(e: QuotaExceeded) -> Self {
+        OdpsError::new(ErrorCode::FlowExceeded, e.to_string())
     }
 }
 

@@ -11,7 +11,7 @@ use maxcompute_tunnel::codec::{self, DecodeError, DecodeOptions, InvalidUtf8, Re
 use maxcompute_tunnel::{Compression, TableSchema, Value};
 use std::sync::Arc;
 
-use crate::error::OdpsError;
+use crate::error::{ErrorCode, OdpsError};
 
 /// Largest decompressed body accepted; a bound against zip bombs, far above any test's block.
 const MAX_DECOMPRESSED: usize = 1 << 30;
@@ -44,21 +44,25 @@ pub fn validate_body(
         None => body.to_vec(),
         Some(name) => {
             let compression = Compression::from_content_encoding(Some(name)).ok_or_else(|| {
-                OdpsError::invalid_argument(format!(
-                    "Content-Encoding `{name}` is not supported (the emulator accepts deflate)"
-                ))
+                OdpsError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "Content-Encoding `{name}` is not supported (the emulator accepts deflate)"
+                    ),
+                )
             })?;
             compression
                 .decompress(body, MAX_DECOMPRESSED)
                 .map_err(|e| {
-                    OdpsError::malformed_data_stream(format!(
-                        "the {name} body cannot be decompressed: {e}"
-                    ))
+                    OdpsError::new(
+                        ErrorCode::MalformedDataStream,
+                        format!("the {name} body cannot be decompressed: {e}"),
+                    )
                 })?
         }
     };
     let rows = codec::decode_stream_with(schema, &stream, &options(max_field_size))
-        .map_err(|e| OdpsError::malformed_data_stream(describe(&e)))?;
+        .map_err(|e| OdpsError::new(ErrorCode::MalformedDataStream, describe(&e)))?;
     Ok(ValidBody {
         record_count: rows.len() as u64,
         stream,
@@ -78,9 +82,12 @@ pub fn decode_stored(schema: &TableSchema, stream: &[u8]) -> Result<Vec<Vec<Valu
 pub fn encode_rows(schema: Arc<TableSchema>, rows: &[Vec<Value>]) -> Result<Vec<u8>, OdpsError> {
     let mut encoder = RecordEncoder::new(schema).with_max_field_size(usize::MAX);
     for row in rows {
-        encoder
-            .append(row)
-            .map_err(|e| OdpsError::internal(format!("stored row cannot be re-encoded: {e}")))?;
+        encoder.append(row).map_err(|e| {
+            OdpsError::new(
+                ErrorCode::InternalServerError,
+                format!("stored row cannot be re-encoded: {e}"),
+            )
+        })?;
     }
     Ok(encoder.finish())
 }

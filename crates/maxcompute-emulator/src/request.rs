@@ -1,5 +1,5 @@
-//! Request parsing shared by the REST and tunnel handlers: decoded query parameters (which the
-//! SDKs sign decoded, §1.1) and the request path relative to its endpoint.
+//! Request parsing shared by the REST and tunnel handlers: decoded query parameters (the SDKs
+//! sign them decoded, in the string to sign) and the request path relative to its endpoint.
 
 use std::convert::Infallible;
 

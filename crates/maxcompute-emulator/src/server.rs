@@ -5,25 +5,23 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::middleware;
 use axum::Router;
-use chrono::Utc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{Authenticator, SignedRequest};
+use crate::auth::{self, Authenticator};
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::EmulatorConfig;
-use crate::error::{ErrorFormat, OdpsError};
+use crate::error::OdpsError;
 use crate::faults::{self, Faults};
 use crate::quota::Quota;
-use crate::request::{is_api_path, signed_resource, Query};
 use crate::state::{AppState, Inner};
 use crate::sts::{self, Sts};
 use crate::tunnel::sessions::Sessions;
-use crate::{rest, tunnel};
+use crate::{request_id, rest, tunnel};
 
 /// Largest request body accepted (a block may be large; the real limit is 100 GB per block).
 const MAX_BODY: usize = 1 << 30;
@@ -133,19 +131,18 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError>
         .iter()
         .map(|a| (a.access_id.clone(), a.secret.clone()))
         .collect();
-    let sts = Sts::new(config.sts.clone(), accounts.clone()).with_faults(faults.clone());
+    let sts = Sts::new(config.sts.clone(), accounts.clone());
+    let auth = Authenticator::new(accounts, config.max_clock_skew, sts.clone());
     let state = AppState(Arc::new(Inner {
         catalog: catalog.clone(),
         sessions: Sessions::default(),
-        auth: Authenticator::new(accounts, config.max_clock_skew, Arc::new(sts.clone())),
-        faults: faults.clone(),
         quota: config.quota.map(Quota::new).unwrap_or_default(),
         host: addr.to_string(),
         max_field_size: config.max_field_size,
         session_ttl: config.session_ttl,
         instances: Mutex::default(),
     }));
-    let app = app(state, sts.clone(), faults.clone());
+    let app = app(state, auth, sts.clone(), faults.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -168,55 +165,24 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError>
     })
 }
 
-fn app(state: AppState, sts: Sts, faults: Faults) -> Router {
+/// The REST API under `/api` and the tunnel, each request through the request-id layer, then
+/// authentication, then the fault check where a fault can hit; STS and the fault admin API
+/// beside them, unsigned.
+fn app(state: AppState, auth: Authenticator, sts: Sts, faults: Faults) -> Router {
     let signed = Router::new()
-        .nest("/api", rest::router())
-        .merge(tunnel::router())
+        .nest("/api", rest::router(&faults))
+        .merge(tunnel::router(&faults))
         .fallback(not_emulated)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        // The last layer added runs first.
+        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
+        .layer(middleware::from_fn(request_id::stamp))
         .with_state(state);
     signed
-        .merge(sts::router(sts))
+        .merge(sts::router(sts, faults.clone()))
         .nest("/__admin/faults", faults::admin_router(faults))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-async fn not_emulated(request: Request) -> Response {
-    let path = request.uri().path().to_string();
-    let format = if is_api_path(&path) {
-        ErrorFormat::Xml
-    } else {
-        ErrorFormat::Json
-    };
-    OdpsError::not_emulated(request.method().as_str(), &path)
-        .with_format(format)
-        .into_response()
-}
-
-/// Verifies the signature and date of every REST and tunnel request before it is handled.
-async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    let query = Query::parse(request.uri().query());
-    let resource = signed_resource(&path);
-    let signed = SignedRequest {
-        method: request.method().as_str(),
-        resource: &resource,
-        query: query.pairs(),
-        headers: request.headers(),
-    };
-    match state.auth.verify(&signed, Utc::now()) {
-        Ok(principal) => {
-            tracing::debug!(method = %request.method(), %path, access_id = %principal.access_id, "request");
-            next.run(request).await
-        }
-        Err(e) => {
-            tracing::info!(method = %request.method(), %path, code = %e.code, "request refused");
-            let format = if is_api_path(&path) {
-                ErrorFormat::Xml
-            } else {
-                ErrorFormat::Json
-            };
-            e.with_format(format).into_response()
-        }
-    }
+async fn not_emulated(method: Method, uri: Uri) -> OdpsError {
+    OdpsError::not_emulated(method.as_str(), uri.path())
 }

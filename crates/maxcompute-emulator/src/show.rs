@@ -6,7 +6,7 @@ use chrono::DateTime;
 use maxcompute_tunnel::{TableSchema, TypeInfo, Value};
 use serde_json::{json, Map};
 
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub enum ShowFormat {
 
 /// Rows of one partition, data columns only.
 pub struct PartitionRows<'a> {
-    pub spec: &'a PartitionSpec,
+    pub spec: &'a ResolvedPartitionSpec,
     pub rows: &'a [Vec<Value>],
 }
 
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn grid_matches_odpscmd_layout_with_partition_values_appended() {
         let s = schema();
-        let spec = PartitionSpec::resolve(&s, Some("pt=p1")).unwrap();
+        let spec = ResolvedPartitionSpec::resolve(&s, Some("pt=p1")).unwrap();
         let rows = vec![
             vec![
                 "orders".into(),
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn json_lines_keep_types_and_parse_json_columns() {
         let s = schema();
-        let spec = PartitionSpec::resolve(&s, Some("pt=p1")).unwrap();
+        let spec = ResolvedPartitionSpec::resolve(&s, Some("pt=p1")).unwrap();
         let rows = vec![vec![
             "o".into(),
             Value::Int(7),

@@ -1,4 +1,4 @@
-//! What every handler shares.
+//! What the REST and tunnel handlers share.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::Authenticator;
 use crate::catalog::Catalog;
-use crate::faults::Faults;
 use crate::quota::Quota;
 use crate::tunnel::sessions::Sessions;
 
@@ -19,8 +17,6 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub catalog: Catalog,
     pub sessions: Sessions,
-    pub auth: Authenticator,
-    pub faults: Faults,
     pub quota: Quota,
     /// `127.0.0.1:PORT`: what the tunnel reports as its own address (slots, routed server,
     /// endpoint discovery).

@@ -1,4 +1,5 @@
-//! The REST calls pyodps makes (§2, §3.8, §6), with raw signed requests.
+//! The REST calls pyodps makes (table and partition metadata, tunnel endpoint discovery, and
+//! those it makes on its own), with raw signed requests.
 
 mod strict_support;
 

@@ -273,7 +273,7 @@ async fn token_expiring_mid_batch_is_refreshed_and_the_upload_succeeds(secrets: 
         .rows(
             DEFAULT_PROJECT,
             TABLE,
-            &maxcompute_emulator::PartitionSpec::none(),
+            &maxcompute_emulator::ResolvedPartitionSpec::none(),
         )
         .unwrap();
     let offsets: Vec<i64> = rows

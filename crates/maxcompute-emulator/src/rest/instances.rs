@@ -1,4 +1,4 @@
-//! SQL instances, just enough for the DDL pyodps issues (§2.4 mechanism 2):
+//! SQL instances, just enough for the DDL pyodps issues (it creates partitions through SQL):
 //! `ALTER TABLE [p.]t ADD [IF NOT EXISTS] PARTITION (k='v', ...) [PARTITION (...)]...;` and
 //! `CREATE TABLE ...` (pyodps `create_table`). The statement runs when the instance is created;
 //! status polls then report it `Terminated` with the task `Success`. Any other SQL is refused
@@ -6,14 +6,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::IntoResponse;
 use chrono::Utc;
-use http::{HeaderValue, StatusCode};
+use http::header::LOCATION;
+use http::StatusCode;
 
-use super::{xml_error, xml_response};
-use crate::error::{new_request_id, xml_escape, OdpsError};
-use crate::partition::PartitionSpec;
+use super::existing_project;
+use super::response::Xml;
+use crate::error::{xml_escape, ErrorCode, OdpsError};
+use crate::partition::ResolvedPartitionSpec;
 use crate::request::Query;
+use crate::request_id::RequestId;
 use crate::state::{AppState, InstanceRecord};
 
 /// The text of the first `<Query>` element (CDATA or escaped text).
@@ -45,7 +48,7 @@ fn table_name(raw: &str) -> (Option<String>, String) {
 fn add_partitions(state: &AppState, project: &str, sql: &str) -> Result<(), OdpsError> {
     let rest = sql.trim().trim_end_matches(';').trim();
     let unsupported = || {
-        OdpsError::invalid_argument(format!(
+        OdpsError::new(ErrorCode::InvalidArgument, format!(
             "ODPS-0130161: the emulator runs only ALTER TABLE … ADD [IF NOT EXISTS] PARTITION (…) and CREATE TABLE, not `{sql}`"
         ))
     };
@@ -70,7 +73,10 @@ fn add_partitions(state: &AppState, project: &str, sql: &str) -> Result<(), Odps
             .and_then(|c| c.strip_prefix('('))
             .ok_or_else(unsupported)?;
         let close = body.find(')').ok_or_else(unsupported)?;
-        specs.push(PartitionSpec::resolve(&info.schema, Some(&body[..close]))?);
+        specs.push(ResolvedPartitionSpec::resolve(
+            &info.schema,
+            Some(&body[..close]),
+        )?);
         clause = body[close + 1..].trim();
     }
     if specs.is_empty() {
@@ -82,8 +88,7 @@ fn add_partitions(state: &AppState, project: &str, sql: &str) -> Result<(), Odps
             .create_partition(&info.project, &info.name, &spec)?;
         if !created && !if_not_exists {
             return Err(OdpsError::new(
-                StatusCode::CONFLICT,
-                "ObjectAlreadyExists",
+                ErrorCode::ObjectAlreadyExists,
                 format!(
                     "ODPS-0130111: partition {} already exists",
                     spec.to_quoted()
@@ -107,24 +112,24 @@ fn run(state: &AppState, project: &str, sql: &str) -> Result<(), OdpsError> {
 /// `POST /projects/<p>/instances` with an `<Instance><Job>` document.
 pub async fn create(
     State(state): State<AppState>,
+    request_id: RequestId,
     Path(project): Path<String>,
     body: Bytes,
-) -> Response {
-    let id = new_request_id();
-    if !state.catalog.project_exists(&project) {
-        return xml_error(OdpsError::no_such_project(&project), &id);
-    }
+) -> Result<impl IntoResponse, OdpsError> {
+    existing_project(&state, &project)?;
     let text = String::from_utf8_lossy(&body);
-    let Some(sql) = query_text(&text) else {
-        return xml_error(
-            OdpsError::invalid_argument("the instance has no SQL task with a <Query>"),
-            &id,
-        );
-    };
-    if let Err(e) = run(&state, &project, &sql) {
-        return xml_error(e, &id);
-    }
-    let instance_id = format!("{}{}", Utc::now().format("%Y%m%d%H%M%S"), &id[..16]);
+    let sql = query_text(&text).ok_or_else(|| {
+        OdpsError::new(
+            ErrorCode::InvalidArgument,
+            "the instance has no SQL task with a <Query>",
+        )
+    })?;
+    run(&state, &project, &sql)?;
+    let instance_id = format!(
+        "{}{}",
+        Utc::now().format("%Y%m%d%H%M%S"),
+        &request_id.as_str()[..16]
+    );
     state.record_instance(
         instance_id.clone(),
         InstanceRecord {
@@ -133,15 +138,15 @@ pub async fn create(
             started: Utc::now(),
         },
     );
-    let mut response = xml_response(StatusCode::CREATED, &id, "application/xml", String::new());
     let location = format!(
         "http://{}/api/projects/{project}/instances/{instance_id}",
         state.host
     );
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(http::header::LOCATION, v);
-    }
-    response
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        Xml(String::new()),
+    ))
 }
 
 /// `GET /projects/<p>/instances/<id>[?taskstatus]`.
@@ -149,21 +154,16 @@ pub async fn status(
     State(state): State<AppState>,
     Path((project, instance_id)): Path<(String, String)>,
     query: Query,
-) -> Response {
-    let id = new_request_id();
-    let Some(record) = state
+) -> Result<impl IntoResponse, OdpsError> {
+    let record = state
         .instance(&instance_id)
         .filter(|r| r.project.eq_ignore_ascii_case(&project))
-    else {
-        return xml_error(
+        .ok_or_else(|| {
             OdpsError::new(
-                StatusCode::NOT_FOUND,
-                "NoSuchObject",
+                ErrorCode::NoSuchObject,
                 format!("instance {instance_id} does not exist"),
-            ),
-            &id,
-        );
-    };
+            )
+        })?;
     let time = record
         .started
         .format("%a, %d %b %Y %H:%M:%S GMT")
@@ -181,18 +181,12 @@ pub async fn status(
             xml_escape(&record.sql)
         )
     };
-    let mut response = xml_response(StatusCode::OK, &id, "application/xml", body);
-    let h = response.headers_mut();
-    for name in ["x-odps-start-time", "x-odps-end-time"] {
-        if let Ok(v) = HeaderValue::from_str(&time) {
-            h.insert(name, v);
-        }
-    }
-    h.insert(
-        "x-odps-owner",
-        HeaderValue::from_static("ALIYUN$mc-emulator"),
-    );
-    response
+    let headers = [
+        ("x-odps-start-time", time.clone()),
+        ("x-odps-end-time", time),
+        ("x-odps-owner", "ALIYUN$mc-emulator".to_owned()),
+    ];
+    Ok((headers, Xml(body)))
 }
 
 #[cfg(test)]

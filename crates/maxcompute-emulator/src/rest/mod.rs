@@ -1,71 +1,59 @@
-//! The REST API under `/api` (§2, §3.8, §6): table and partition metadata, tunnel endpoint
+//! The REST API under `/api`: project and table metadata, partition listings, tunnel endpoint
 //! discovery, SQL instances for `ALTER TABLE … ADD PARTITION` and `CREATE TABLE`, and the calls
 //! pyodps makes on its own. Errors are XML `<Error>` documents.
 
 mod instances;
+pub mod response;
 pub mod xml;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
-use http::{HeaderValue, StatusCode};
 
-use crate::error::{new_request_id, ErrorFormat, OdpsError, REQUEST_ID_HEADER};
-use crate::faults::FaultKind;
-use crate::partition::{parse_pairs, PartitionSpec};
+use crate::error::{ErrorCode, OdpsError};
+use crate::faults::{self, FaultCheck, FaultKind, Faults};
+use crate::partition::{parse_pairs, ResolvedPartitionSpec};
 use crate::request::{Query, TableRef};
 use crate::state::AppState;
+use response::{PlainText, Xml};
 
-pub fn router() -> Router<AppState> {
+/// The REST routes, relative to `/api`; `faults` are checked in front of table metadata reads.
+pub fn router(faults: &Faults) -> Router<AppState> {
+    let metadata_faults = FaultCheck::new(faults.clone(), |_, _| Some(FaultKind::TableMetadata));
+    let table = get(table_metadata).route_layer(middleware::from_fn_with_state(
+        metadata_faults,
+        faults::check,
+    ));
     Router::new()
         .route("/projects/{project}", get(project))
-        .route("/projects/{project}/tables/{table}", get(table_metadata))
-        .route(
-            "/projects/{project}/schemas/{schema}/tables/{table}",
-            get(table_metadata),
-        )
+        .route("/projects/{project}/tables/{table}", table.clone())
+        .route("/projects/{project}/schemas/{schema}/tables/{table}", table)
         .route("/projects/{project}/tunnel", get(tunnel_service))
         .route("/projects/{project}/instances", post(instances::create))
         .route("/projects/{project}/instances/{id}", get(instances::status))
         .route("/logview/host", get(logview_host))
 }
 
-/// An XML (or text) body with the request id header.
-pub fn xml_response(
-    status: StatusCode,
-    request_id: &str,
-    content_type: &'static str,
-    body: String,
-) -> Response {
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(REQUEST_ID_HEADER, v);
+/// `NoSuchProject` unless `project` exists.
+fn existing_project(state: &AppState, project: &str) -> Result<(), OdpsError> {
+    if state.catalog.project_exists(project) {
+        Ok(())
+    } else {
+        Err(OdpsError::not_found(
+            ErrorCode::NoSuchProject,
+            "project",
+            project,
+        ))
     }
-    response
 }
 
-fn xml_error(e: OdpsError, request_id: &str) -> Response {
-    e.with_format(ErrorFormat::Xml)
-        .into_response_with_id(request_id)
-}
-
-async fn project(State(state): State<AppState>, Path(project): Path<String>) -> Response {
-    let id = new_request_id();
-    if !state.catalog.project_exists(&project) {
-        return xml_error(OdpsError::no_such_project(&project), &id);
-    }
-    xml_response(
-        StatusCode::OK,
-        &id,
-        "application/xml",
-        xml::project(&project),
-    )
+async fn project(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Xml, OdpsError> {
+    existing_project(&state, &project)?;
+    Ok(Xml(xml::project(&project)))
 }
 
 /// `GET …/tables/<t>` with `?extended`, `?partition=<spec>` or `?partitions`.
@@ -73,64 +61,47 @@ async fn table_metadata(
     State(state): State<AppState>,
     Path(TableRef { project, table }): Path<TableRef>,
     query: Query,
-) -> Response {
-    let id = new_request_id();
-    if let Some(response) = state.faults.reject(FaultKind::TableMetadata, &id).await {
-        return response;
+) -> Result<Xml, OdpsError> {
+    let info = state.catalog.table(&project, &table)?;
+    let parts = state.catalog.partitions(&info.project, &info.name)?;
+    if query.has("partitions") {
+        let prefix = match query.get("partition").filter(|p| !p.is_empty()) {
+            Some(raw) => parse_pairs(raw)?,
+            None => Vec::new(),
+        };
+        let listed: Vec<_> = parts
+            .into_iter()
+            .filter(|p| !p.spec.is_empty() && p.spec.matches_prefix(&prefix))
+            .collect();
+        return Ok(Xml(xml::partitions(&listed)));
     }
-    let result = (|| {
-        let info = state.catalog.table(&project, &table)?;
-        let parts = state.catalog.partitions(&info.project, &info.name)?;
-        if query.has("partitions") {
-            let prefix = match query.get("partition").filter(|p| !p.is_empty()) {
-                Some(raw) => parse_pairs(raw)?,
-                None => Vec::new(),
-            };
-            let listed: Vec<_> = parts
-                .into_iter()
-                .filter(|p| !p.spec.is_empty() && p.spec.matches_prefix(&prefix))
-                .collect();
-            return Ok(xml::partitions(&listed));
-        }
-        if query.has("partition") {
-            let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
-            let part = parts
-                .into_iter()
-                .find(|p| p.spec == spec)
-                .ok_or_else(|| OdpsError::no_such_partition(&spec.to_quoted()))?;
-            return Ok(xml::partition(&part));
-        }
-        let last_modified = parts
-            .iter()
-            .map(|p| p.last_modified)
-            .max()
-            .unwrap_or(info.created);
-        let size = parts.iter().map(|p| p.size).sum();
-        let records = parts.iter().map(|p| p.record_count).sum();
-        Ok::<_, OdpsError>(xml::table(&info, last_modified, size, records))
-    })();
-    match result {
-        Ok(body) => xml_response(StatusCode::OK, &id, "application/xml", body),
-        Err(e) => xml_error(e, &id),
+    if query.has("partition") {
+        let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
+        let part = parts.into_iter().find(|p| p.spec == spec).ok_or_else(|| {
+            OdpsError::not_found(ErrorCode::NoSuchPartition, "partition", spec.to_quoted())
+        })?;
+        return Ok(Xml(xml::partition(&part)));
     }
+    let last_modified = parts
+        .iter()
+        .map(|p| p.last_modified)
+        .max()
+        .unwrap_or(info.created);
+    let size = parts.iter().map(|p| p.size).sum();
+    let records = parts.iter().map(|p| p.record_count).sum();
+    Ok(Xml(xml::table(&info, last_modified, size, records)))
 }
 
 /// `GET /projects/<p>/tunnel?service`: the tunnel's `host:port`, as plain text.
-async fn tunnel_service(State(state): State<AppState>, Path(project): Path<String>) -> Response {
-    let id = new_request_id();
-    if !state.catalog.project_exists(&project) {
-        return xml_error(OdpsError::no_such_project(&project), &id);
-    }
-    xml_response(StatusCode::OK, &id, "text/plain", state.host.clone())
+async fn tunnel_service(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<PlainText, OdpsError> {
+    existing_project(&state, &project)?;
+    Ok(PlainText(state.host.clone()))
 }
 
 /// `GET /logview/host`: no logview here, but pyodps asks at construction.
-async fn logview_host(State(state): State<AppState>) -> Response {
-    let id = new_request_id();
-    xml_response(
-        StatusCode::OK,
-        &id,
-        "text/plain",
-        format!("http://{}/logview", state.host),
-    )
+async fn logview_host(State(state): State<AppState>) -> PlainText {
+    PlainText(format!("http://{}/logview", state.host))
 }

@@ -1,4 +1,5 @@
-//! The XML documents of the REST API (§2.2, §2.3).
+//! The XML documents of the REST API: a project, a table with its schema JSON (what pyodps
+//! `Table.reload` and go `Table.Load` parse), one partition, a partition listing.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;

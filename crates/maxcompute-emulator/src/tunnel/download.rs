@@ -1,23 +1,25 @@
-//! Download sessions (§6.4), so that clients can read back what they wrote: create a session
-//! over a snapshot of the partition's rows, then read row ranges as record streams.
+//! Download sessions, so that clients can read back what they wrote: create a session over a
+//! snapshot of the partition's rows, then read row ranges as record streams.
 
 use std::sync::Arc;
 
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use maxcompute_tunnel::Compression;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{json_result, TableRef};
-use crate::error::OdpsError;
-use crate::partition::PartitionSpec;
+use super::{Lookup, Requested, TableRef};
+use crate::error::{ErrorCode, OdpsError};
+use crate::partition::ResolvedPartitionSpec;
 use crate::records;
 use crate::request::Query;
 use crate::state::AppState;
 use crate::tunnel::sessions::{expired, new_session_id, DownloadSession, Target};
 
-fn session_json(s: &DownloadSession) -> serde_json::Value {
+fn session_json(s: &DownloadSession) -> Value {
     json!({
         "DownloadID": s.id,
         "Status": "NORMAL",
@@ -28,48 +30,59 @@ fn session_json(s: &DownloadSession) -> serde_json::Value {
 }
 
 /// `POST …/tables/<t>?downloads[&partition=]`.
-pub fn create(state: AppState, table: TableRef, query: Query, request_id: String) -> Response {
-    let result: Result<_, OdpsError> = (|| {
-        let info = state.catalog.table(&table.project, &table.table)?;
-        let spec = PartitionSpec::resolve(&info.schema, query.get("partition"))?;
-        let rows = state.catalog.rows(&info.project, &info.name, &spec)?;
-        let now = Utc::now();
-        let session = DownloadSession {
-            id: new_session_id(now),
-            target: Target {
-                project: info.project,
-                table: info.name,
-                spec,
-                schema: info.schema,
-            },
-            created: now,
-            rows: Arc::new(rows),
-        };
-        let body = session_json(&session);
-        state.sessions.insert_download(session);
-        Ok(body)
-    })();
-    json_result(StatusCode::CREATED, &request_id, result)
+pub async fn create(
+    State(state): State<AppState>,
+    Path(table): Path<TableRef>,
+    query: Query,
+) -> Result<(StatusCode, Json<Value>), OdpsError> {
+    let info = state.catalog.table(&table.project, &table.table)?;
+    let spec = ResolvedPartitionSpec::resolve(&info.schema, query.get("partition"))?;
+    let rows = state.catalog.rows(&info.project, &info.name, &spec)?;
+    let now = Utc::now();
+    let session = DownloadSession {
+        id: new_session_id(now),
+        target: Target {
+            project: info.project,
+            table: info.name,
+            spec,
+            schema: info.schema,
+        },
+        created: now,
+        rows: Arc::new(rows),
+    };
+    let body = session_json(&session);
+    state.sessions.downloads.insert(session.id.clone(), session);
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
-fn find(state: &AppState, query: &Query) -> Result<Arc<DownloadSession>, OdpsError> {
-    let id = query.get("downloadid").unwrap_or_default();
+/// The download session a request names in `downloadid`, checked not to have expired (the
+/// session knows its table; the one in the path is not compared with it).
+pub type RequestedDownload = Requested<DownloadSession>;
+
+impl Lookup for DownloadSession {
+    fn lookup(state: &AppState, _table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError> {
+        find(state, query.get("downloadid").unwrap_or_default())
+    }
+}
+
+fn find(state: &AppState, id: &str) -> Result<Arc<DownloadSession>, OdpsError> {
     let s = state
         .sessions
-        .download(id)
-        .ok_or_else(|| OdpsError::no_such_download(id))?;
+        .downloads
+        .get(id)
+        .ok_or_else(|| OdpsError::not_found(ErrorCode::NoSuchDownload, "download id", id))?;
     if expired(s.created, Utc::now(), state.session_ttl) {
-        return Err(OdpsError::status_conflict(format!(
-            "download session {id} has expired"
-        )));
+        return Err(OdpsError::new(
+            ErrorCode::StatusConflict,
+            format!("download session {id} has expired"),
+        ));
     }
     Ok(s)
 }
 
 /// `GET …/tables/<t>?downloadid=`.
-pub fn status(state: AppState, query: Query, request_id: String) -> Response {
-    let result = find(&state, &query).map(|s| session_json(&s));
-    json_result(StatusCode::OK, &request_id, result)
+pub async fn status(Requested(s): RequestedDownload) -> Json<Value> {
+    Json(session_json(&s))
 }
 
 /// `(start,count)`.
@@ -79,58 +92,58 @@ fn parse_range(raw: &str) -> Option<(usize, usize)> {
     Some((start.trim().parse().ok()?, count.trim().parse().ok()?))
 }
 
-/// `GET …/tables/<t>?data&downloadid=&rowrange=(start,count)`: exactly those rows.
-pub fn data(state: AppState, query: Query, headers: HeaderMap, request_id: String) -> Response {
-    let result: Result<_, OdpsError> = (|| {
-        let s = find(&state, &query)?;
-        let total = s.rows.len();
-        let (start, count) = match query.get("rowrange") {
-            None => (0, total),
-            Some(raw) => parse_range(raw).ok_or_else(|| {
-                OdpsError::invalid_argument(format!("rowrange `{raw}` is not `(start,count)`"))
-            })?,
-        };
-        let end = start
-            .checked_add(count)
-            .filter(|e| *e <= total)
-            .ok_or_else(|| {
-                OdpsError::invalid_argument(format!(
-                    "rowrange ({start},{count}) exceeds the {total} rows of the download"
-                ))
-            })?;
-        let stream = records::encode_rows(s.target.schema.clone(), &s.rows[start..end])?;
-        let deflate = headers
-            .get(http::header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .any(|e| e.trim().eq_ignore_ascii_case("deflate"))
-            });
-        Ok(if deflate {
-            (Compression::Deflate.compress(&stream), true)
-        } else {
-            (stream, false)
-        })
-    })();
-    match result {
-        Ok((body, deflated)) => {
-            let mut response = Response::new(axum::body::Body::from(body));
-            let h = response.headers_mut();
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            if deflated {
-                h.insert(
-                    http::header::CONTENT_ENCODING,
-                    HeaderValue::from_static("deflate"),
-                );
-            }
-            if let Ok(v) = HeaderValue::from_str(&request_id) {
-                h.insert(crate::error::REQUEST_ID_HEADER, v);
-            }
-            response
-        }
-        Err(e) => e.into_response_with_id(&request_id),
+/// A record stream as a download answers it: raw bytes, deflated when the client accepts it.
+pub struct RecordStream {
+    bytes: Vec<u8>,
+    deflated: bool,
+}
+
+impl IntoResponse for RecordStream {
+    fn into_response(self) -> Response {
+        // axum sends bytes as `application/octet-stream`, the content type of record streams.
+        let encoding = self
+            .deflated
+            .then_some([(header::CONTENT_ENCODING, "deflate")]);
+        (encoding, self.bytes).into_response()
     }
+}
+
+/// `GET …/tables/<t>?data&downloadid=&rowrange=(start,count)`: exactly those rows.
+pub async fn data(
+    Requested(s): RequestedDownload,
+    query: Query,
+    headers: HeaderMap,
+) -> Result<RecordStream, OdpsError> {
+    let total = s.rows.len();
+    let invalid = |message: String| OdpsError::new(ErrorCode::InvalidArgument, message);
+    let (start, count) = match query.get("rowrange") {
+        None => (0, total),
+        Some(raw) => parse_range(raw)
+            .ok_or_else(|| invalid(format!("rowrange `{raw}` is not `(start,count)`")))?,
+    };
+    let end = start
+        .checked_add(count)
+        .filter(|e| *e <= total)
+        .ok_or_else(|| {
+            invalid(format!(
+                "rowrange ({start},{count}) exceeds the {total} rows of the download"
+            ))
+        })?;
+    let stream = records::encode_rows(s.target.schema.clone(), &s.rows[start..end])?;
+    let deflate = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|e| e.trim().eq_ignore_ascii_case("deflate"))
+        });
+    let bytes = if deflate {
+        Compression::Deflate.compress(&stream)
+    } else {
+        stream
+    };
+    Ok(RecordStream {
+        bytes,
+        deflated: deflate,
+    })
 }

@@ -9,14 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use maxcompute_tunnel::{TableSchema, Value};
 
-use crate::partition::PartitionSpec;
+use crate::partition::ResolvedPartitionSpec;
 
 /// Where a session writes or reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub project: String,
     pub table: String,
-    pub spec: PartitionSpec,
+    pub spec: ResolvedPartitionSpec,
     pub schema: Arc<TableSchema>,
 }
 
@@ -93,20 +93,36 @@ pub fn expired(created: DateTime<Utc>, now: DateTime<Utc>, ttl: Duration) -> boo
     now - created >= ttl
 }
 
-type Shared<T> = Arc<Mutex<T>>;
+/// One kind of session, by id. Only the map is locked here; each session that changes has its
+/// own lock, so blocks of different sessions upload in parallel.
+#[derive(Debug)]
+pub struct Registry<T>(Mutex<HashMap<String, Arc<T>>>);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Session updates are single assignments; a poisoned lock holds consistent data.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl<T> Default for Registry<T> {
+    fn default() -> Self {
+        Registry(Mutex::default())
+    }
 }
 
-/// All sessions, by id. Each session has its own lock so that blocks of different sessions
-/// upload in parallel.
+impl<T> Registry<T> {
+    pub fn insert(&self, id: String, session: T) -> Arc<T> {
+        let session = Arc::new(session);
+        lock(&self.0).insert(id, session.clone());
+        session
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<T>> {
+        lock(&self.0).get(id).cloned()
+    }
+}
+
+/// All sessions. Cheap to clone; clones share the sessions.
 #[derive(Debug, Clone, Default)]
 pub struct Sessions {
-    uploads: Shared<HashMap<String, Shared<UploadSession>>>,
-    streams: Shared<HashMap<String, Shared<StreamSession>>>,
-    downloads: Shared<HashMap<String, Arc<DownloadSession>>>,
+    pub uploads: Arc<Registry<Mutex<UploadSession>>>,
+    pub streams: Arc<Registry<Mutex<StreamSession>>>,
+    /// Downloads never change after creation, so they need no lock of their own.
+    pub downloads: Arc<Registry<DownloadSession>>,
 }
 
 /// A fresh session id: 32 hex digits with a date prefix, the shape of MaxCompute's ids.
@@ -118,41 +134,8 @@ pub fn new_session_id(now: DateTime<Utc>) -> String {
     )
 }
 
-impl Sessions {
-    pub fn insert_upload(&self, session: UploadSession) -> Shared<UploadSession> {
-        let id = session.id.clone();
-        let shared = Arc::new(Mutex::new(session));
-        lock(&self.uploads).insert(id, shared.clone());
-        shared
-    }
-
-    pub fn upload(&self, id: &str) -> Option<Shared<UploadSession>> {
-        lock(&self.uploads).get(id).cloned()
-    }
-
-    pub fn insert_stream(&self, session: StreamSession) -> Shared<StreamSession> {
-        let id = session.id.clone();
-        let shared = Arc::new(Mutex::new(session));
-        lock(&self.streams).insert(id, shared.clone());
-        shared
-    }
-
-    pub fn stream(&self, id: &str) -> Option<Shared<StreamSession>> {
-        lock(&self.streams).get(id).cloned()
-    }
-
-    pub fn insert_download(&self, session: DownloadSession) -> Arc<DownloadSession> {
-        let shared = Arc::new(session);
-        lock(&self.downloads).insert(shared.id.clone(), shared.clone());
-        shared
-    }
-
-    pub fn download(&self, id: &str) -> Option<Arc<DownloadSession>> {
-        lock(&self.downloads).get(id).cloned()
-    }
-}
-
-/// Locks one session.
-pub fn lock_session<T>(s: &Shared<T>) -> MutexGuard<'_, T> {
-    lock(s)
+/// Locks a session or a registry. Session updates are single assignments and registry updates
+/// single inserts, so a poisoned lock still holds consistent data.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

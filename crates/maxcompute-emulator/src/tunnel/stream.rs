@@ -1,19 +1,22 @@
-//! Streaming tunnel sessions (§4): create with slots, PUT packs (each durable and visible on
-//! return, no commit), reload.
+//! Streaming tunnel sessions: create with slots, PUT packs (each durable and visible on return,
+//! no commit), reload.
+
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::Json;
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, StatusCode};
-use serde_json::json;
+use http::HeaderMap;
+use serde_json::{json, Value};
 
 use super::upload::resolve_target;
-use super::{json_result, validate_request_body, TableRef};
-use crate::error::OdpsError;
-use crate::faults::{drop_connection_response, FaultKind, Interception};
+use super::{validate_request_body, Lookup, Requested, TableRef};
+use crate::error::{ErrorCode, OdpsError};
 use crate::request::Query;
 use crate::state::AppState;
-use crate::tunnel::sessions::{expired, lock_session, new_session_id, StreamSession};
+use crate::tunnel::sessions::{expired, lock, new_session_id, StreamSession};
 
 /// Header naming the slot count, on requests and (mandatory) on write responses.
 pub const SLOT_NUM_HEADER: &str = "odps-tunnel-slot-num";
@@ -22,7 +25,7 @@ pub const ROUTED_SERVER_HEADER: &str = "odps-tunnel-routed-server";
 /// More slots than this are not useful against one local process.
 const MAX_SLOTS: u32 = 16;
 
-fn session_json(state: &AppState, s: &StreamSession) -> serde_json::Value {
+fn session_json(state: &AppState, s: &StreamSession) -> Value {
     let slots: Vec<_> = (0..s.slots).map(|i| json!([i, state.host])).collect();
     json!({
         "session_name": s.id,
@@ -40,163 +43,151 @@ fn session_json(state: &AppState, s: &StreamSession) -> serde_json::Value {
 
 /// `POST …/streams[?partition=][&create_partition]`, optional `odps-tunnel-slot-num` header.
 pub async fn create(
-    state: AppState,
-    table: TableRef,
+    State(state): State<AppState>,
+    Path(table): Path<TableRef>,
     query: Query,
     headers: HeaderMap,
-    request_id: String,
-) -> Response {
-    if let Some(response) = state
-        .faults
-        .reject(FaultKind::CreateSession, &request_id)
-        .await
-    {
-        return response;
+) -> Result<Json<Value>, OdpsError> {
+    let target = resolve_target(&state, &table, &query, query.flag("create_partition"))?;
+    let slots = match headers.get(SLOT_NUM_HEADER) {
+        None => 1,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                OdpsError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("{SLOT_NUM_HEADER} must be a positive integer"),
+                )
+            })?
+            .min(MAX_SLOTS),
+    };
+    let now = Utc::now();
+    let session = StreamSession {
+        id: new_session_id(now),
+        target,
+        slots,
+        created: now,
+        last_write: None,
+        writes: 0,
+    };
+    tracing::info!(session = %session.id, table = %session.target.table, slots,
+        "stream session created");
+    let body = session_json(&state, &session);
+    state
+        .sessions
+        .streams
+        .insert(session.id.clone(), Mutex::new(session));
+    Ok(Json(body))
+}
+
+/// The stream session a request names in `uploadid`, checked to belong to the table of the path
+/// and not to have expired.
+pub type RequestedStream = Requested<Mutex<StreamSession>>;
+
+impl Lookup for Mutex<StreamSession> {
+    fn lookup(state: &AppState, table: &TableRef, query: &Query) -> Result<Arc<Self>, OdpsError> {
+        find(state, table, query.get("uploadid").unwrap_or_default())
     }
-    let result: Result<_, OdpsError> = (|| {
-        let target = resolve_target(&state, &table, &query, query.flag("create_partition"))?;
-        let slots = match headers.get(SLOT_NUM_HEADER) {
-            None => 1,
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    OdpsError::invalid_argument(format!(
-                        "{SLOT_NUM_HEADER} must be a positive integer"
-                    ))
-                })?
-                .min(MAX_SLOTS),
-        };
-        let now = Utc::now();
-        let session = StreamSession {
-            id: new_session_id(now),
-            target,
-            slots,
-            created: now,
-            last_write: None,
-            writes: 0,
-        };
-        tracing::info!(session = %session.id, table = %session.target.table, slots,
-            "stream session created");
-        let body = session_json(&state, &session);
-        state.sessions.insert_stream(session);
-        Ok(body)
-    })();
-    json_result(StatusCode::OK, &request_id, result)
 }
 
 fn find(
     state: &AppState,
     table: &TableRef,
     id: &str,
-) -> Result<std::sync::Arc<std::sync::Mutex<StreamSession>>, OdpsError> {
+) -> Result<Arc<Mutex<StreamSession>>, OdpsError> {
     let info = state.catalog.table(&table.project, &table.table)?;
-    let shared = state.sessions.stream(id).ok_or_else(|| {
+    let not_found = |why: &str| {
         OdpsError::new(
-            StatusCode::NOT_FOUND,
-            "StreamSessionNotFound",
-            format!("stream session {id} does not exist"),
+            ErrorCode::StreamSessionNotFound,
+            format!("stream session {id} {why}"),
         )
-    })?;
+    };
+    let shared = state
+        .sessions
+        .streams
+        .get(id)
+        .ok_or_else(|| not_found("does not exist"))?;
     {
-        let s = lock_session(&shared);
+        let s = lock(&shared);
         if !s.target.table.eq_ignore_ascii_case(&info.name)
             || !s.target.project.eq_ignore_ascii_case(&info.project)
         {
-            return Err(OdpsError::new(
-                StatusCode::NOT_FOUND,
-                "StreamSessionNotFound",
-                format!(
-                    "stream session {id} does not belong to {}.{}",
-                    info.project, info.name
-                ),
-            ));
+            return Err(not_found(&format!(
+                "does not belong to {}.{}",
+                info.project, info.name
+            )));
         }
         if expired(s.created, Utc::now(), state.session_ttl) {
-            return Err(OdpsError::status_conflict(format!(
-                "stream session {id} has expired"
-            )));
+            return Err(OdpsError::new(
+                ErrorCode::StatusConflict,
+                format!("stream session {id} has expired"),
+            ));
         }
     }
     Ok(shared)
 }
 
-/// `PUT …/streams?uploadid=&slotid=[&record_count=]`: validates one pack and appends it.
+/// `PUT …/streams?uploadid=&slotid=[&record_count=]`: validates one pack and appends it. The
+/// answer names the worker and the slot count, which clients require on every write.
 pub async fn write(
-    state: AppState,
-    table: TableRef,
+    State(state): State<AppState>,
+    Requested(shared): RequestedStream,
     query: Query,
     headers: HeaderMap,
     body: Bytes,
-    request_id: String,
-) -> Response {
-    let interception = state
-        .faults
-        .intercept(FaultKind::StreamWrite, &request_id)
-        .await;
-    if let Interception::Respond(r) = interception {
-        return r;
-    }
-    let result: Result<_, OdpsError> = (|| {
-        let id = query.get("uploadid").unwrap_or_default();
-        let shared = find(&state, &table, id)?;
-        let (target, slots) = {
-            let s = lock_session(&shared);
-            (s.target.clone(), s.slots)
-        };
-        let raw_slot = query.get("slotid").unwrap_or_default();
-        raw_slot
-            .parse::<u32>()
-            .ok()
-            .filter(|slot| *slot < slots)
-            .ok_or_else(|| {
-                OdpsError::invalid_argument(format!(
-                    "slot id `{raw_slot}` is not one of the session's {slots} slots"
-                ))
-            })?;
-        let valid = validate_request_body(&state, &target.schema, &headers, &body)?;
-        if let Some(declared) = query.get("record_count") {
-            if declared.parse::<u64>().ok() != Some(valid.record_count) {
-                return Err(OdpsError::malformed_data_stream(format!(
+) -> Result<impl IntoResponse, OdpsError> {
+    let (target, slots) = {
+        let s = lock(&shared);
+        (s.target.clone(), s.slots)
+    };
+    let raw_slot = query.get("slotid").unwrap_or_default();
+    raw_slot
+        .parse::<u32>()
+        .ok()
+        .filter(|slot| *slot < slots)
+        .ok_or_else(|| {
+            OdpsError::new(
+                ErrorCode::InvalidArgument,
+                format!("slot id `{raw_slot}` is not one of the session's {slots} slots"),
+            )
+        })?;
+    let valid = validate_request_body(&state, &target.schema, &headers, &body)?;
+    if let Some(declared) = query.get("record_count") {
+        if declared.parse::<u64>().ok() != Some(valid.record_count) {
+            return Err(OdpsError::new(
+                ErrorCode::MalformedDataStream,
+                format!(
                     "record_count={declared} but the pack holds {} records",
                     valid.record_count
-                )));
-            }
+                ),
+            ));
         }
-        state.catalog.commit(
-            &target.project,
-            &target.table,
-            &target.spec,
-            vec![valid.stream],
-            valid.record_count,
-            false,
-        )?;
-        let mut s = lock_session(&shared);
-        s.writes += 1;
-        s.last_write = Some(Utc::now());
-        tracing::debug!(session = %id, records = valid.record_count, "stream pack appended");
-        Ok(s.slots)
-    })();
-    match (result, interception) {
-        (Ok(_), Interception::ApplyThenDrop) => drop_connection_response(),
-        (Ok(slots), _) => {
-            let mut response = super::empty_response(StatusCode::OK, &request_id);
-            let h = response.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&state.host) {
-                h.insert(ROUTED_SERVER_HEADER, v);
-            }
-            h.insert(SLOT_NUM_HEADER, HeaderValue::from(slots));
-            response
-        }
-        (Err(e), _) => e.into_response_with_id(&request_id),
     }
+    state.catalog.commit(
+        &target.project,
+        &target.table,
+        &target.spec,
+        vec![valid.stream],
+        valid.record_count,
+        false,
+    )?;
+    let mut s = lock(&shared);
+    s.writes += 1;
+    s.last_write = Some(Utc::now());
+    tracing::debug!(session = %s.id, records = valid.record_count, "stream pack appended");
+    Ok([
+        (ROUTED_SERVER_HEADER, state.host.clone()),
+        (SLOT_NUM_HEADER, s.slots.to_string()),
+    ])
 }
 
 /// `GET` (or go's `POST`) `…/streams?uploadid=`: the session again.
-pub fn reload(state: AppState, table: TableRef, query: Query, request_id: String) -> Response {
-    let id = query.get("uploadid").unwrap_or_default();
-    let result = find(&state, &table, id).map(|s| session_json(&state, &lock_session(&s)));
-    json_result(StatusCode::OK, &request_id, result)
+pub async fn reload(
+    State(state): State<AppState>,
+    Requested(shared): RequestedStream,
+) -> Json<Value> {
+    Json(session_json(&state, &lock(&shared)))
 }
