@@ -46,6 +46,7 @@ pub const ERROR_TOPIC_NAME: &str = "runtime.error.topic.name";
 pub const ERROR_TOPIC_SERVERS: &str = "runtime.error.topic.bootstrap.servers";
 pub const PARTITION_COLUMN: &str = "partition_column";
 pub const PARTITION_TIME_SOURCE: &str = "partition_time_source";
+pub const PARTIAL_BATCH_RESPONSE: &str = "partial_batch_response";
 
 /// librdkafka properties for the error-topic producer: `runtime.error.topic.producer.<property>`.
 pub const ERROR_PRODUCER_PREFIX: &str = "runtime.error.topic.producer.";
@@ -87,6 +88,7 @@ pub const KEYS: &[Key] = &[
     ),
     key(PARTITION_COLUMN, "MC_PARTITION_COLUMN"),
     key(PARTITION_TIME_SOURCE, "MC_PARTITION_TIME_SOURCE"),
+    key(PARTIAL_BATCH_RESPONSE, "MC_PARTIAL_BATCH_RESPONSE"),
 ];
 
 /// Environment variable holding the whole connector JSON document inline.

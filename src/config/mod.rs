@@ -144,6 +144,10 @@ pub struct SinkConfig {
     pub sink_pool_size: Option<i64>,
     /// Accepted for compatibility; the trigger's batch size replaces it.
     pub record_batch_size: u32,
+    /// Whether the trigger has `FunctionResponseTypes: [ReportBatchItemFailures]`, so that a
+    /// `batchItemFailures` response is read rather than taken as complete success. The template
+    /// sets it from the same parameter as the trigger's setting, so the two cannot disagree.
+    pub partial_batch_response: bool,
     /// Kafka Connect keys found in the document and ignored.
     pub ignored_keys: Vec<String>,
 }
@@ -189,6 +193,11 @@ impl SinkConfig {
             tracing::info!(
                 sink_pool_size = size,
                 "sink_pool_size ignored: Lambda concurrency replaces the connector's thread pool"
+            );
+        }
+        if self.partial_batch_response {
+            tracing::info!(
+                "partial_batch_response set: the trigger must have FunctionResponseTypes ReportBatchItemFailures"
             );
         }
         if self.record_batch_size != DEFAULT_RECORD_BATCH_SIZE {

@@ -51,7 +51,19 @@ fn defaults_match_the_connector() {
     assert_eq!(c.credentials.sts_endpoint, "sts.aliyuncs.com");
     assert_eq!(c.credentials.client_timeout_ms, 39_600_000);
     assert_eq!(c.record_batch_size, 8000);
+    assert!(!c.partial_batch_response);
     assert!(c.target.schema.is_none() && c.target.tunnel_endpoint.is_none());
+}
+
+#[test]
+fn partial_batch_response_is_a_boolean_key() {
+    let on = SinkConfig::from_vars(with(&[("MC_PARTIAL_BATCH_RESPONSE", "TRUE")])).unwrap();
+    assert!(on.partial_batch_response);
+    let message = err(with(&[("MC_PARTIAL_BATCH_RESPONSE", "yes")]));
+    assert!(
+        message.contains("partial_batch_response") && message.contains("yes"),
+        "{message}"
+    );
 }
 
 const SEED_DOCUMENT: &str = r#"{

@@ -292,6 +292,7 @@ pub(super) fn build(raw: RawConfig, tz_env: Option<&str>) -> Result<SinkConfig, 
             DEFAULT_RECORD_BATCH_SIZE,
             1..=u32::MAX,
         )?,
+        partial_batch_response: v.boolean(keys::PARTIAL_BATCH_RESPONSE, false)?,
         ignored_keys: v.raw.ignored.clone(),
     })
 }

@@ -1,9 +1,9 @@
-//! Errors that stop the trigger. A failed invocation is not one of them: it is retried.
+//! Errors that stop the trigger. A failed invocation is not one of them: it is retried, split,
+//! or given up to the on-failure destination, as the mapping's error-handling controls say.
 
 use rdkafka::error::KafkaError;
 
 use crate::config::ConfigError;
-use crate::invoke::InvokeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
@@ -31,11 +31,18 @@ pub enum TriggerError {
         size: usize,
         cap: usize,
     },
-    #[error("batch of {records} records still failing after {attempts} attempts; offsets not committed: {last}")]
-    RetriesExhausted {
-        records: usize,
-        attempts: u32,
-        last: InvokeError,
+    #[error(
+        "cannot create the producer for the on-failure destination kafka://{destination}: {source}"
+    )]
+    DestinationProducer {
+        destination: String,
+        source: KafkaError,
+    },
+    #[error("cannot write failed {write} (the record stays uncommitted and is delivered again after a restart; check that the topic exists and accepts writes): {source}")]
+    DestinationWrite {
+        /// `record <topic>-<partition>@<offset> to kafka://<destination>`.
+        write: String,
+        source: KafkaError,
     },
     #[error("cannot commit offsets of consumer group `{group}` after a successful invocation (the batch will be redelivered): {source}")]
     Commit { group: String, source: KafkaError },

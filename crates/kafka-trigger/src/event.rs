@@ -38,8 +38,30 @@ impl KafkaEvent {
         }
     }
 
+    /// An event holding `records`, grouped under their `"<topic>-<partition>"` in the order given.
+    pub fn with_records(
+        source: &EventSource,
+        bootstrap_servers: &str,
+        records: impl IntoIterator<Item = EventRecord>,
+    ) -> KafkaEvent {
+        let mut event = KafkaEvent::empty(source, bootstrap_servers);
+        for record in records {
+            event
+                .records
+                .entry(record.group_key())
+                .or_default()
+                .push(record);
+        }
+        event
+    }
+
     pub fn record_count(&self) -> usize {
         self.records.values().map(Vec::len).sum()
+    }
+
+    /// The records, partition by partition in key order, each partition's in offset order.
+    pub fn into_records(self) -> Vec<EventRecord> {
+        self.records.into_values().flatten().collect()
     }
 }
 

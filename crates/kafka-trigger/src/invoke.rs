@@ -1,5 +1,6 @@
 //! Invokes the function through the Lambda Invoke API of a local runtime (cargo lambda watch:
-//! `POST /2015-03-31/functions/<name>/invocations`) and decides whether it succeeded.
+//! `POST /2015-03-31/functions/<name>/invocations`) and decides whether it succeeded. What a
+//! successful response says about single records is `response`'s business.
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -17,6 +18,31 @@ pub enum InvokeError {
     Function { kind: String, body: String },
 }
 
+impl InvokeError {
+    /// The function was never reached. Lambda retries such batches until their records expire,
+    /// without counting retries or splitting the batch.
+    pub fn before_invocation(&self) -> bool {
+        matches!(self, InvokeError::Transport { .. })
+    }
+
+    /// `statusCode` and `functionError` of the response, as a failure record reports them;
+    /// `None` when the function was not reached.
+    pub fn response_context(&self) -> Option<(u16, String)> {
+        match self {
+            InvokeError::Transport { .. } => None,
+            InvokeError::Status { status, .. } => Some((*status, "Unhandled".to_string())),
+            InvokeError::Function { kind, .. } => Some((200, kind.clone())),
+        }
+    }
+}
+
+/// A response without any error marker.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
 pub struct Invoker {
     client: reqwest::Client,
     url: String,
@@ -31,7 +57,7 @@ impl Invoker {
     }
 
     /// Sends one event payload; `Ok` only if the function reported success.
-    pub async fn invoke(&self, payload: Vec<u8>) -> Result<(), InvokeError> {
+    pub async fn invoke(&self, payload: Vec<u8>) -> Result<Response, InvokeError> {
         let transport = |source| InvokeError::Transport {
             url: self.url.clone(),
             source,
@@ -47,7 +73,11 @@ impl Invoker {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?;
-        classify(status, &headers, &body)
+        classify(status, &headers, &body)?;
+        Ok(Response {
+            status: status.as_u16(),
+            body: body.to_vec(),
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use kafka_trigger::config::{RetryPolicy, LAMBDA_MAX_PAYLOAD_BYTES};
+use kafka_trigger::config::{function_arn_for, RetryPolicy, LAMBDA_MAX_PAYLOAD_BYTES};
 use kafka_trigger::{EventSource, StartingPosition, Trigger, TriggerConfig};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -21,7 +21,10 @@ enum Position {
     Latest,
 }
 
-/// Plays the AWS Lambda Kafka trigger against a local function endpoint.
+/// Plays the AWS Lambda Kafka trigger against a local function endpoint: batches as Lambda
+/// builds them, offsets committed only past finished records, and the error-handling controls of
+/// a provisioned-mode mapping (retries, record age, split batch on error, partial batch
+/// responses, a Kafka on-failure destination).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -65,11 +68,38 @@ struct Args {
     /// Longest retry backoff in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     retry_max_backoff_ms: u64,
-    /// Retries of a failing batch before the trigger stops (offsets stay uncommitted). Unlimited
-    /// when absent, as with Lambda's default.
+    /// MaximumRetryAttempts: retries of a failing batch (0-10000, or -1 for unlimited, Lambda's
+    /// default; unlimited becomes 10 with an on-failure destination). Then its records go to the
+    /// on-failure destination, or are discarded without one, and the partitions move on.
+    #[arg(long, alias = "max-retries", default_value_t = -1, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(-1..=10_000))]
+    maximum_retry_attempts: i64,
+    /// MaximumRecordAgeInSeconds: records older than this (by their Kafka timestamp) are not
+    /// sent to the function but to the on-failure destination, or discarded (60-604800, or -1
+    /// for no limit, Lambda's default).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(-1..=604_800))]
+    maximum_record_age_in_seconds: i64,
+    /// BisectBatchOnFunctionError: a batch that fails is split in two and each half retried
+    /// (a split costs no retry), down to single records.
     #[arg(long)]
-    max_retries: Option<u32>,
-    /// Extra librdkafka consumer property, key=value (repeatable), e.g. security.protocol=SSL.
+    bisect_batch_on_function_error: bool,
+    /// FunctionResponseTypes ReportBatchItemFailures: read the function's
+    /// {"batchItemFailures":[{"itemIdentifier":{"partition":"<topic>-<p>","offset":N}}]}; each
+    /// reported partition is committed up to its lowest reported offset and re-delivered from
+    /// it, the others are done. Without the flag such a response counts as complete success.
+    #[arg(long)]
+    report_batch_item_failures: bool,
+    /// DestinationConfig OnFailure: kafka://<topic> on the same cluster (not a source topic).
+    /// Each failed record is written there as Lambda writes it: its own key, and the failure
+    /// metadata with the record under "payload".
+    #[arg(long, value_name = "kafka://TOPIC")]
+    on_failure_destination: Option<String>,
+    /// requestContext.functionArn of failure records; derived from the function URL's name.
+    #[arg(long)]
+    function_arn: Option<String>,
+    /// Extra librdkafka client property, key=value (repeatable), e.g. security.protocol=SSL;
+    /// also used by the on-failure destination's producer.
     #[arg(short = 'X', long = "consumer-property", value_parser = parse_property)]
     consumer_properties: Vec<(String, String)>,
 }
@@ -97,6 +127,9 @@ impl Args {
                 },
                 Source::SelfManaged => EventSource::SelfManaged,
             },
+            function_arn: self
+                .function_arn
+                .unwrap_or_else(|| function_arn_for(&self.function_url)),
             function_url: self.function_url,
             batch_size: self.batch_size,
             batching_window: Duration::from_millis(self.batching_window_ms),
@@ -104,8 +137,15 @@ impl Args {
             retry: RetryPolicy {
                 initial_backoff: Duration::from_millis(self.retry_backoff_ms),
                 max_backoff: Duration::from_millis(self.retry_max_backoff_ms),
-                max_retries: self.max_retries,
+                // -1 is Lambda's "unlimited"; the parser allows nothing below it.
+                max_retries: u32::try_from(self.maximum_retry_attempts).ok(),
             },
+            report_batch_item_failures: self.report_batch_item_failures,
+            bisect_batch_on_function_error: self.bisect_batch_on_function_error,
+            max_record_age: u64::try_from(self.maximum_record_age_in_seconds)
+                .ok()
+                .map(Duration::from_secs),
+            on_failure: self.on_failure_destination,
             consumer_properties: self.consumer_properties,
         }
     }

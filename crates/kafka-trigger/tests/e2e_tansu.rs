@@ -37,6 +37,11 @@ fn config(broker: &Tansu, endpoint: &Endpoint, group: &str, topics: &[&str]) -> 
             max_backoff: Duration::from_millis(50),
             max_retries: None,
         },
+        report_batch_item_failures: false,
+        bisect_batch_on_function_error: false,
+        max_record_age: None,
+        on_failure: None,
+        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:maxcompute-kafka-sink".into(),
         consumer_properties: vec![],
     }
 }

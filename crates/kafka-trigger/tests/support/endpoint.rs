@@ -1,5 +1,6 @@
-//! A stand-in for the function's Lambda Invoke API: records every event, can fail on demand,
-//! and snapshots the consumer group's committed offsets at the moment each request arrives.
+//! A stand-in for the function's Lambda Invoke API: records every event, answers as a responder
+//! decides (success, a handler error, or a partial batch response), and snapshots the consumer
+//! group's committed offsets at the moment each request arrives.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,16 +23,90 @@ pub enum FailMode {
     Never,
 }
 
+/// How the function answers one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// HTTP 200 with this body (a handler's return value).
+    Success(String),
+    /// A handler error, as the runtime reports it.
+    FunctionError,
+}
+
+/// Decides the reply to the `n`-th (0-based) invocation, given its event.
+pub type Responder = Arc<dyn Fn(&Value, usize) -> Reply + Send + Sync>;
+
+/// A function that fails the records at `offsets` of `"<topic>-<partition>"` `partition`
+/// (a poison record), reporting the first of them in the event in `batchItemFailures`, as a
+/// sink that writes everything before it does.
+pub fn reports_poison(partition: &str, offsets: &[i64]) -> Responder {
+    let partition = partition.to_string();
+    let offsets = offsets.to_vec();
+    Arc::new(move |event, _| {
+        let first = event["records"][&partition]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["offset"].as_i64())
+            .find(|o| offsets.contains(o));
+        match first {
+            Some(offset) => Reply::Success(
+                serde_json::json!({"batchItemFailures": [
+                    {"itemIdentifier": {"partition": partition, "offset": offset}}
+                ]})
+                .to_string(),
+            ),
+            None => Reply::Success("{}".into()),
+        }
+    })
+}
+
+/// A function whose handler fails on every event holding `offset` of `partition`.
+pub fn errors_on(partition: &str, offset: i64) -> Responder {
+    let partition = partition.to_string();
+    Arc::new(move |event, _| {
+        let holds = event["records"][&partition]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["offset"].as_i64() == Some(offset));
+        if holds {
+            Reply::FunctionError
+        } else {
+            Reply::Success("{}".into())
+        }
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Call {
     pub body: Value,
     pub failed: bool,
+    /// The reply's body.
+    pub reply: String,
     pub committed_at_request: BTreeMap<(String, i32), i64>,
+}
+
+impl Call {
+    /// (`"<topic>-<partition>"`, offset) of every record of the event, in event order.
+    pub fn records(&self) -> Vec<(String, i64)> {
+        self.body["records"]
+            .as_object()
+            .expect("records is an object")
+            .iter()
+            .flat_map(|(key, group)| {
+                group
+                    .as_array()
+                    .expect("a group is an array")
+                    .iter()
+                    .map(move |r| (key.clone(), r["offset"].as_i64().expect("an offset")))
+            })
+            .collect()
+    }
 }
 
 struct Shared {
     calls: Mutex<Vec<Call>>,
-    mode: FailMode,
+    responder: Responder,
     offsets: OffsetReader,
 }
 
@@ -74,6 +149,25 @@ impl Endpoint {
         group: &str,
         partitions: &[(&str, i32)],
     ) -> Endpoint {
+        let responder: Responder = match mode {
+            FailMode::FirstInvocation => Arc::new(|_, n| {
+                if n == 0 {
+                    Reply::FunctionError
+                } else {
+                    Reply::Success("{}".into())
+                }
+            }),
+            FailMode::Never => Arc::new(|_, _| Reply::Success("{}".into())),
+        };
+        Endpoint::with_responder(responder, bootstrap, group, partitions).await
+    }
+
+    pub async fn with_responder(
+        responder: Responder,
+        bootstrap: &str,
+        group: &str,
+        partitions: &[(&str, i32)],
+    ) -> Endpoint {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("group.id", group)
@@ -82,7 +176,7 @@ impl Endpoint {
             .expect("offset reader");
         let shared = Arc::new(Shared {
             calls: Mutex::new(Vec::new()),
-            mode,
+            responder,
             offsets: OffsetReader {
                 consumer: Arc::new(consumer),
                 partitions: partitions
@@ -128,23 +222,24 @@ async fn invoke(State(shared): State<Arc<Shared>>, body: Bytes) -> (StatusCode, 
         .await
         .unwrap();
     let mut calls = shared.calls.lock().unwrap();
-    let failed = match shared.mode {
-        FailMode::FirstInvocation => calls.is_empty(),
-        FailMode::Never => false,
+    let reply = (shared.responder)(&body, calls.len());
+    let mut headers = HeaderMap::new();
+    let (failed, text) = match reply {
+        Reply::FunctionError => {
+            headers.insert(
+                "X-Amz-Function-Error",
+                HeaderValue::from_static("Unhandled"),
+            );
+            let error = r#"{"errorType":"SinkError","errorMessage":"injected failure"}"#;
+            (true, error.to_string())
+        }
+        Reply::Success(text) => (false, text),
     };
     calls.push(Call {
         body,
         failed,
+        reply: text.clone(),
         committed_at_request,
     });
-    let mut headers = HeaderMap::new();
-    if failed {
-        headers.insert(
-            "X-Amz-Function-Error",
-            HeaderValue::from_static("Unhandled"),
-        );
-        let error = r#"{"errorType":"SinkError","errorMessage":"injected failure"}"#;
-        return (StatusCode::OK, headers, error.to_string());
-    }
-    (StatusCode::OK, headers, "{}".to_string())
+    (StatusCode::OK, headers, text)
 }

@@ -13,6 +13,7 @@ pub struct ToProduce {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     headers: Vec<(String, Vec<u8>)>,
+    timestamp: Option<i64>,
 }
 
 impl ToProduce {
@@ -23,7 +24,14 @@ impl ToProduce {
             key: key.map(<[u8]>::to_vec),
             value: value.map(<[u8]>::to_vec),
             headers: vec![],
+            timestamp: None,
         }
+    }
+
+    /// The record's CreateTime in epoch milliseconds, instead of the fixed test clock.
+    pub fn at(mut self, timestamp: i64) -> ToProduce {
+        self.timestamp = Some(timestamp);
+        self
     }
 
     pub fn header(mut self, name: &str, value: &[u8]) -> ToProduce {
@@ -51,7 +59,7 @@ pub async fn produce(bootstrap: &str, records: Vec<ToProduce>) -> Vec<Produced> 
         .expect("producer");
     let mut produced = Vec::new();
     for (i, r) in records.into_iter().enumerate() {
-        let timestamp = 1_764_000_000_000 + i as i64 * 1000;
+        let timestamp = r.timestamp.unwrap_or(1_764_000_000_000 + i as i64 * 1000);
         let mut headers = OwnedHeaders::new();
         for (name, value) in &r.headers {
             headers = headers.insert(Header {
