@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use http::StatusCode;
-use maxcompute_tunnel::auth::{BoxFuture, CredentialError, CredentialProvider};
+use maxcompute_tunnel::auth::{CredentialError, CredentialProvider};
 use maxcompute_tunnel::error::{TransportKind, AUTH_EXPIRED_CODE, FLOW_EXCEEDED_CODE};
 use maxcompute_tunnel::retry::Decision;
 use maxcompute_tunnel::{

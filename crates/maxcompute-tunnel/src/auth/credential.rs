@@ -5,12 +5,9 @@
 //! security token expired, so a refreshing provider (STS AssumeRole) can fetch new ones.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-/// A boxed, sendable future, so the provider trait stays object safe without `async_trait`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use futures::future::BoxFuture;
 
 /// An AccessKey pair, optionally with an STS security token.
 ///

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::credential::{BoxFuture, Credentials};
+use super::clock::{Clock, SystemClock};
+use super::credential::Credentials;
 use super::rpc::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
-use super::token_cache::{Clock, SystemClock};
 
 /// Where AssumeRole goes when the configuration does not say.
 pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.aliyuncs.com";

@@ -26,9 +26,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
-use super::credential::{BoxFuture, CredentialError, CredentialProvider, Credentials};
+use super::clock::{Clock, SystemClock};
+use super::credential::{CredentialError, CredentialProvider, Credentials};
 use super::sts::{StsClient, StsError, TemporaryCredentialSource, TemporaryCredentials};
 
 /// Refresh this long before the announced expiry.
@@ -37,21 +39,6 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 const RETRY_PAUSE: Duration = Duration::from_secs(10);
 /// Clock differences below this are normal (the HTTP `Date` header has one-second resolution).
 const SKEW_WORTH_A_WARNING: TimeDelta = TimeDelta::seconds(30);
-
-/// Wall-clock time, injectable so tests can move past an expiry without sleeping.
-pub trait Clock: Send + Sync + fmt::Debug {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 struct Cached {
     credentials: Arc<Credentials>,
