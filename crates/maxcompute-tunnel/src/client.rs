@@ -14,13 +14,13 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, StatusCode};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::auth::{sign_request, CredentialError, CredentialProvider, Credentials};
 use crate::error::{remaining, Error, ServiceError};
+use crate::percent;
 use crate::retry::{give_up, Decision, RetryConfig};
 use crate::schema::TableSchema;
 
@@ -30,13 +30,6 @@ const HEADER_TUNNEL_VERSION: &str = "x-odps-tunnel-version";
 const HEADER_DATE_TRANSFORM: &str = "odps-tunnel-date-transform";
 const HEADER_ODPS_USER_AGENT: &str = "x-odps-user-agent";
 const OCTET_STREAM: &str = "application/octet-stream";
-
-/// Unreserved characters stay, everything else is percent-encoded (RFC 3986).
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// Client configuration. Build with [`ClientConfig::new`] and the `with_*` options.
 #[derive(Debug, Clone)]
@@ -184,14 +177,14 @@ impl Endpoint {
         url.push_str(&self.prefix);
         for segment in resource.split('/').skip(1) {
             url.push('/');
-            url.extend(utf8_percent_encode(segment, ENCODE));
+            url.extend(percent::encode(segment));
         }
         for (i, (name, value)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
-            url.extend(utf8_percent_encode(name, ENCODE));
+            url.extend(percent::encode(name));
             if !value.is_empty() {
                 url.push('=');
-                url.extend(utf8_percent_encode(value, ENCODE));
+                url.extend(percent::encode(value));
             }
         }
         url

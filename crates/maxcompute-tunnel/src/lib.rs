@@ -8,6 +8,7 @@ pub mod codec;
 pub mod compress;
 pub mod error;
 pub mod partition_spec;
+mod percent;
 pub mod retry;
 pub mod schema;
 pub mod stream;

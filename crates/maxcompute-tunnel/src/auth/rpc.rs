@@ -10,21 +10,14 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
 
-/// Everything except the RFC 3986 unreserved characters `A-Z a-z 0-9 - _ . ~` is escaped, in
-/// upper-case hex. This is Alibaba's POP rule: unlike `application/x-www-form-urlencoded`, a
-/// space becomes `%20` (never `+`), `*` becomes `%2A` and `~` stays literal.
-const POP_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+use crate::percent;
 
-/// Percent-encodes `text` (as UTF-8) following Alibaba's POP rules.
+/// Percent-encodes `text` (as UTF-8) following Alibaba's POP rules: everything except the RFC 3986
+/// unreserved characters is escaped, a space as `%20`, `*` as `%2A`, `~` kept.
 pub fn pop_percent_encode(text: &str) -> String {
-    utf8_percent_encode(text, POP_ENCODE_SET).to_string()
+    percent::encode(text).to_string()
 }
 
 /// Builds the string to sign: `METHOD&%2F&` + encode(canonicalized query).
