@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 
+use bytes::Bytes;
 use flate2::{read::ZlibDecoder, write::ZlibEncoder, Compression as Level};
 
 /// How a block or pack body is compressed on the wire.
@@ -46,6 +47,15 @@ impl Compression {
                     .expect("writing into a Vec cannot fail");
                 encoder.finish().expect("writing into a Vec cannot fail")
             }
+        }
+    }
+
+    /// A whole record stream as it goes on the wire: compressed once, so that every retry
+    /// re-sends the same bytes; without compression, the same buffer.
+    pub(crate) fn encode_body(self, body: Bytes) -> Bytes {
+        match self {
+            Compression::None => body,
+            other => Bytes::from(other.compress(&body)),
         }
     }
 

@@ -1,0 +1,304 @@
+//! The client of one project: its configuration, and the path every call takes.
+//!
+//! * `endpoint`: where requests go (API and tunnel endpoints, discovery answers, resource paths);
+//! * `request`: what goes on the wire (a spec turned into a signed request) and what comes back
+//!   (the answer, or the service's error body);
+//! * `retry`: the one place requests are sent, failures classified and repeated;
+//! * `metadata`: table schemas over the REST API.
+//!
+//! The batch and stream session modules build their requests from these; nothing here knows
+//! about sessions.
+
+mod endpoint;
+mod metadata;
+mod request;
+mod retry;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+pub use endpoint::Endpoint;
+pub(crate) use endpoint::Service;
+pub(crate) use request::{RequestSpec, Response};
+pub use retry::RetryConfig;
+
+use crate::auth::CredentialProvider;
+use crate::error::Error;
+use request::Common;
+use retry::Sender;
+
+/// Client configuration. Build with [`ClientConfig::new`] and the `with_*` options.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    endpoint: String,
+    tunnel_endpoint: Option<String>,
+    project: String,
+    schema: Option<String>,
+    credentials: Arc<dyn CredentialProvider>,
+    user_agent: String,
+    retry: RetryConfig,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    quota_name: Option<String>,
+}
+
+impl ClientConfig {
+    /// `endpoint` is the API endpoint, e.g. `https://service.cn-hangzhou.maxcompute.aliyun.com/api`.
+    pub fn new(
+        endpoint: impl Into<String>,
+        project: impl Into<String>,
+        credentials: Arc<dyn CredentialProvider>,
+    ) -> Self {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            tunnel_endpoint: None,
+            project: project.into(),
+            schema: None,
+            credentials,
+            user_agent: concat!("maxcompute-tunnel-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryConfig::default(),
+            request_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(10),
+            quota_name: None,
+        }
+    }
+
+    /// The tunnel endpoint (e.g. `https://dt.cn-hangzhou.maxcompute.aliyun.com`); without it the
+    /// client asks the API endpoint once (`GET /projects/<p>/tunnel?service`).
+    pub fn with_tunnel_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.tunnel_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// A schema of a three-level project: paths become `/projects/<p>/schemas/<s>/tables/<t>`.
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sent as `User-Agent` and (signed) `x-odps-user-agent`.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Upper bound of one HTTP exchange (also bounded by a call's deadline).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// A tunnel quota: `quotaName=<name>` on every tunnel call.
+    pub fn with_quota_name(mut self, quota: impl Into<String>) -> Self {
+        self.quota_name = Some(quota.into());
+        self
+    }
+}
+
+/// A MaxCompute client for one project. Cheap to clone; clones share connections, credentials
+/// and the discovered tunnel endpoint.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), maxcompute_tunnel::Error> {
+/// use std::sync::Arc;
+/// use maxcompute_tunnel::{ClientConfig, Credentials, StaticCredentialProvider, TunnelClient};
+///
+/// let credentials = Arc::new(StaticCredentialProvider::new(Credentials::new("id", "secret")));
+/// let config = ClientConfig::new("http://127.0.0.1:8080/api", "my_project", credentials)
+///     .with_tunnel_endpoint("http://127.0.0.1:8080");
+/// let client = TunnelClient::new(config)?;
+/// let schema = client.table_schema("events", None).await?;
+/// println!("{} columns", schema.columns.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TunnelClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    schema: Option<String>,
+    sender: Sender,
+    api: Endpoint,
+    tunnel: OnceCell<Endpoint>,
+}
+
+impl fmt::Debug for TunnelClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TunnelClient")
+            .field("api", &self.inner.api)
+            .field("tunnel", &self.inner.tunnel.get())
+            .field("project", &self.inner.sender.common.project)
+            .field("schema", &self.inner.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TunnelClient {
+    /// Validates the configuration and builds the HTTP client (no network access).
+    pub fn new(config: ClientConfig) -> Result<TunnelClient, Error> {
+        if config.project.trim().is_empty() {
+            return Err(Error::Config("project is empty".into()));
+        }
+        let api = Endpoint::parse(&config.endpoint)?;
+        let tunnel = match &config.tunnel_endpoint {
+            Some(url) => OnceCell::new_with(Some(Endpoint::parse(url)?)),
+            None => OnceCell::new(),
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            // A 308 from the tunnel means "slot reassigned", not an HTTP redirect to follow.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let sender = Sender {
+            http,
+            credentials: config.credentials,
+            common: Common {
+                project: config.project,
+                user_agent: config.user_agent,
+                quota_name: config.quota_name,
+            },
+            retry: config.retry,
+            request_timeout: config.request_timeout,
+        };
+        Ok(TunnelClient {
+            inner: Arc::new(Inner {
+                schema: config.schema,
+                sender,
+                api,
+                tunnel,
+            }),
+        })
+    }
+
+    /// The resource of a table: `/projects/<p>[/schemas/<s>]/tables/<t>`.
+    pub(crate) fn table_resource(&self, table: &str) -> String {
+        endpoint::table_resource(
+            &self.inner.sender.common.project,
+            self.inner.schema.as_deref(),
+            table,
+        )
+    }
+
+    /// The tunnel endpoint: configured, or discovered once from the API endpoint and cached.
+    pub async fn tunnel_endpoint(&self, deadline: Option<Instant>) -> Result<Endpoint, Error> {
+        self.inner
+            .tunnel
+            .get_or_try_init(|| self.discover_tunnel(deadline))
+            .await
+            .cloned()
+    }
+
+    async fn discover_tunnel(&self, deadline: Option<Instant>) -> Result<Endpoint, Error> {
+        let sender = &self.inner.sender;
+        let mut spec = RequestSpec::new(
+            Method::GET,
+            Service::Api,
+            endpoint::discovery_resource(&sender.common.project),
+            "discover tunnel endpoint",
+        )
+        .query("service", "");
+        if let Some(quota) = &sender.common.quota_name {
+            spec = spec.query("quotaName", quota.clone());
+        }
+        // Not `send`: it resolves the tunnel endpoint, which would make this future recursive.
+        let response = sender.send_to(&self.inner.api, &spec, deadline).await?;
+        let answer = String::from_utf8_lossy(&response.body);
+        let endpoint = Endpoint::from_discovery(&self.inner.api, &answer)?;
+        tracing::info!(tunnel_endpoint = %endpoint, "discovered tunnel endpoint");
+        Ok(endpoint)
+    }
+
+    /// Sends `spec` to its service's endpoint, retrying per the client's [`RetryConfig`] and
+    /// never waiting past `deadline`.
+    pub(crate) async fn send(
+        &self,
+        spec: RequestSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Error> {
+        let endpoint = match spec.service {
+            Service::Api => self.inner.api.clone(),
+            Service::Tunnel => self.tunnel_endpoint(deadline).await?,
+        };
+        self.inner.sender.send_to(&endpoint, &spec, deadline).await
+    }
+
+    /// Sends `spec` to `endpoint` once, for callers that run their own attempt inside
+    /// [`with_retry`](Self::with_retry).
+    pub(crate) async fn send_once(
+        &self,
+        endpoint: &Endpoint,
+        spec: &RequestSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Error> {
+        self.inner.sender.send_once(endpoint, spec, deadline).await
+    }
+
+    /// Runs `attempt` under the client's retry policy (see the `retry` module).
+    pub(crate) async fn with_retry<T, F, Fut>(
+        &self,
+        operation: &str,
+        deadline: Option<Instant>,
+        attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.inner
+            .sender
+            .with_retry(operation, deadline, attempt)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{creds, API};
+    use super::*;
+    use crate::auth::StaticCredentialProvider;
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        let provider = Arc::new(StaticCredentialProvider::new(creds()));
+        let err =
+            TunnelClient::new(ClientConfig::new("ftp://x/api", "p", provider.clone())).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        let err = TunnelClient::new(ClientConfig::new(API, " ", provider)).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn client_debug_shows_no_secret() {
+        let provider = Arc::new(StaticCredentialProvider::new(
+            creds().with_security_token("sts-token-value"),
+        ));
+        let config = ClientConfig::new(API, "proj", provider);
+        let shown = format!(
+            "{config:?} {:?}",
+            TunnelClient::new(config.clone()).unwrap()
+        );
+        assert!(!shown.contains("test-secret"), "{shown}");
+        assert!(!shown.contains("sts-token-value"), "{shown}");
+    }
+}
