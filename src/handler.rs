@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use maxcompute_tunnel::{ClientConfig, CredentialProvider, RetryConfig, TunnelClient};
+use maxcompute_tunnel::auth::CredentialProvider;
+use maxcompute_tunnel::{ClientConfig, RetryConfig, TunnelClient};
 use tokio::time::Instant;
 
 use crate::config::SinkConfig;

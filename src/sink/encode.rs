@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maxcompute_tunnel::{RecordEncoder, TableSchema};
+use maxcompute_tunnel::codec::RecordEncoder;
+use maxcompute_tunnel::TableSchema;
 
 use super::error_sink::FailedRecord;
 use crate::convert::Converter;

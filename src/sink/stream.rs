@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use maxcompute_tunnel::stream::{StreamOptions, StreamSession};
-use maxcompute_tunnel::{Compression, PartitionSpec, TableSchema, TunnelClient};
+use maxcompute_tunnel::{
+    Compression, PartitionSpec, StreamOptions, StreamSession, TableSchema, TunnelClient,
+};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 

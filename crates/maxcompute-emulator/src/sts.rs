@@ -3,8 +3,8 @@
 //! security token and have not expired.
 //!
 //! The endpoint verifies the caller's permanent AccessKey signature exactly as the real service
-//! does (see `maxcompute_tunnel::auth::rpc`) and answers with the real JSON shapes and error
-//! codes (STS API reference, "AssumeRole", and the RPC common error codes).
+//! does (see `maxcompute_tunnel::auth::rpc_signature`) and answers with the real JSON shapes and
+//! error codes (STS API reference, "AssumeRole", and the RPC common error codes).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use maxcompute_tunnel::auth::rpc::{rpc_signature, rpc_string_to_sign};
+use maxcompute_tunnel::auth::{rpc_signature, rpc_string_to_sign};
 use rand::distr::{Alphanumeric, SampleString};
 use rand::RngCore;
 use serde_json::{json, Value};
@@ -944,8 +944,8 @@ mod tests {
             .map(|(k, v)| {
                 format!(
                     "{}={}",
-                    maxcompute_tunnel::auth::rpc::pop_percent_encode(k),
-                    maxcompute_tunnel::auth::rpc::pop_percent_encode(v)
+                    maxcompute_tunnel::auth::pop_percent_encode(k),
+                    maxcompute_tunnel::auth::pop_percent_encode(v)
                 )
             })
             .collect::<Vec<_>>()

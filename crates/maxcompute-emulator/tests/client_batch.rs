@@ -11,9 +11,9 @@ use client_support::{
     encode, event_rows, service_error, upload_and_commit, Env, EVENTS_DDL, FLAT_DDL, PROJECT,
 };
 use http::StatusCode;
-use maxcompute_tunnel::batch::{SessionStatus, UploadOptions};
 use maxcompute_tunnel::{
-    Column, Compression, Endpoint, Error, PartitionSpec, TableSchema, TypeInfo, Value,
+    Column, Compression, Endpoint, Error, PartitionSpec, SessionStatus, TableSchema, TypeInfo,
+    UploadOptions, Value,
 };
 
 const ALL_TYPES_DDL: &str = "CREATE TABLE all_types (

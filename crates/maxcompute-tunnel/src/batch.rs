@@ -236,8 +236,7 @@ fn compare_block_lists(expected: &[u32], on_server: &[u32]) -> (Vec<u32>, Vec<u3
 ///
 /// ```no_run
 /// # async fn run(client: maxcompute_tunnel::TunnelClient, block: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
-/// use maxcompute_tunnel::batch::UploadOptions;
-/// use maxcompute_tunnel::Compression;
+/// use maxcompute_tunnel::{Compression, UploadOptions};
 ///
 /// let options = UploadOptions {
 ///     partition: Some("pt=2024".parse().expect("valid spec")),

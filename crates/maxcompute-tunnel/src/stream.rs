@@ -238,8 +238,7 @@ struct State {
 ///
 /// ```no_run
 /// # async fn run(client: maxcompute_tunnel::TunnelClient, pack: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
-/// use maxcompute_tunnel::stream::StreamOptions;
-/// use maxcompute_tunnel::Compression;
+/// use maxcompute_tunnel::{Compression, StreamOptions};
 ///
 /// let session = client.create_stream_session("events", &StreamOptions::default(), None).await?;
 /// // `pack` is a record stream from `RecordEncoder` over `session.schema()`.

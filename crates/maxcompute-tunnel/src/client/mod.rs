@@ -119,7 +119,8 @@ impl ClientConfig {
 /// ```no_run
 /// # async fn run() -> Result<(), maxcompute_tunnel::Error> {
 /// use std::sync::Arc;
-/// use maxcompute_tunnel::{ClientConfig, Credentials, StaticCredentialProvider, TunnelClient};
+/// use maxcompute_tunnel::auth::{Credentials, StaticCredentialProvider};
+/// use maxcompute_tunnel::{ClientConfig, TunnelClient};
 ///
 /// let credentials = Arc::new(StaticCredentialProvider::new(Credentials::new("id", "secret")));
 /// let config = ClientConfig::new("http://127.0.0.1:8080/api", "my_project", credentials)
