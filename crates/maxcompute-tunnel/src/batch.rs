@@ -18,7 +18,7 @@ use crate::partition_spec::PartitionSpec;
 use crate::schema::TableSchema;
 
 /// Block ids run from 0 up to (excluding) this limit; a session holds at most this many blocks.
-pub const BLOCK_ID_LIMIT: u32 = 20_000;
+const BLOCK_ID_LIMIT: u32 = 20_000;
 
 /// Options of [`TunnelClient::create_upload_session`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub fn parse(text: &str) -> SessionStatus {
+    fn parse(text: &str) -> SessionStatus {
         match text.to_ascii_uppercase().as_str() {
             "NORMAL" => SessionStatus::Normal,
             "CLOSING" => SessionStatus::Closing,
@@ -94,7 +94,7 @@ struct BlockJson {
 
 impl UploadSessionInfo {
     /// Parses a session JSON body; `operation` names the call for the error message.
-    pub fn from_json(operation: &str, body: &[u8]) -> Result<UploadSessionInfo, Error> {
+    fn from_json(operation: &str, body: &[u8]) -> Result<UploadSessionInfo, Error> {
         let parsed: SessionJson = serde_json::from_slice(body)
             .map_err(|e| Error::protocol(operation, format!("bad session JSON: {e}")))?;
         let schema = TableSchema::from_json(&parsed.schema).map_err(|source| Error::Schema {
@@ -279,26 +279,6 @@ impl TunnelClient {
             max_block_bytes: None,
         })
     }
-
-    /// Reattaches to an existing batch session (e.g. after a restart) by reading its status.
-    pub async fn open_upload_session(
-        &self,
-        table: &str,
-        partition: Option<PartitionSpec>,
-        upload_id: &str,
-        deadline: Option<Instant>,
-    ) -> Result<UploadSession, Error> {
-        let spec = status_request(self, table, partition.as_ref(), upload_id);
-        let operation = spec.operation.clone();
-        let response = self.send(spec, deadline).await?;
-        Ok(UploadSession {
-            client: self.clone(),
-            table: table.to_owned(),
-            partition,
-            info: UploadSessionInfo::from_json(&operation, &response.body)?,
-            max_block_bytes: None,
-        })
-    }
 }
 
 impl UploadSession {
@@ -322,10 +302,6 @@ impl UploadSession {
     /// The session as last read from the server.
     pub fn info(&self) -> &UploadSessionInfo {
         &self.info
-    }
-
-    pub fn partition(&self) -> Option<&PartitionSpec> {
-        self.partition.as_ref()
     }
 
     /// Uploads one block: `body` is a complete record stream (footer included), compressed here
@@ -534,8 +510,8 @@ mod tests {
     }
 
     #[test]
-    fn three_level_schema_paths_and_quota() {
-        let client = client_with(|c| c.with_schema("s1").with_quota_name("q1"));
+    fn three_level_schema_paths() {
+        let client = client_with(|c| c.with_schema("s1"));
         let spec = upload_block_request(
             &client,
             "events",
@@ -549,7 +525,7 @@ mod tests {
         let p = prepared(&client, &spec, &creds());
         assert_eq!(
             p.url,
-            "http://127.0.0.1:8080/projects/proj/schemas/s1/tables/events?uploadid=U1&blockid=19999&curr_project=proj&quotaName=q1"
+            "http://127.0.0.1:8080/projects/proj/schemas/s1/tables/events?uploadid=U1&blockid=19999&curr_project=proj"
         );
         assert_eq!(p.headers["content-encoding"], "deflate");
         assert_signature_verifies(&p, "", "test-secret");

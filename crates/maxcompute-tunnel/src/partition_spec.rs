@@ -50,11 +50,6 @@ impl PartitionSpec {
         }
         Ok(PartitionSpec { parts })
     }
-
-    /// The `(key, value)` pairs in order.
-    pub fn parts(&self) -> &[(String, String)] {
-        &self.parts
-    }
 }
 
 impl FromStr for PartitionSpec {
@@ -98,7 +93,7 @@ mod tests {
     fn normalises_quotes_and_spaces() {
         let spec: PartitionSpec = " pt = 'p1' , dt=\"2024\"".parse().unwrap();
         assert_eq!(spec.to_string(), "pt=p1,dt=2024");
-        assert_eq!(spec.parts()[1], ("dt".to_string(), "2024".to_string()));
+        assert_eq!(spec.parts[1], ("dt".to_string(), "2024".to_string()));
     }
 
     #[test]

@@ -66,7 +66,7 @@ struct StreamJson {
 
 impl StreamSessionInfo {
     /// Parses a stream session JSON body.
-    pub fn from_json(operation: &str, body: &[u8]) -> Result<StreamSessionInfo, Error> {
+    fn from_json(operation: &str, body: &[u8]) -> Result<StreamSessionInfo, Error> {
         let parsed: StreamJson = serde_json::from_slice(body)
             .map_err(|e| Error::protocol(operation, format!("bad stream session JSON: {e}")))?;
         if parsed.slots.is_empty() {
@@ -300,7 +300,7 @@ impl StreamSession {
         self.state().info.clone()
     }
 
-    pub fn session_name(&self) -> String {
+    fn session_name(&self) -> String {
         self.state().info.session_name.clone()
     }
 

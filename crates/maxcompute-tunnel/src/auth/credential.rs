@@ -88,7 +88,7 @@ pub struct CredentialError {
 
 impl CredentialError {
     /// A permanent failure (bad configuration, no permission, unknown role).
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         CredentialError {
             message: message.into(),
             source: None,
@@ -97,7 +97,7 @@ impl CredentialError {
     }
 
     /// A failure that may pass on its own (credential endpoint unreachable or overloaded).
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub(crate) fn transient(message: impl Into<String>) -> Self {
         CredentialError {
             retryable: true,
             ..CredentialError::new(message)
@@ -105,7 +105,10 @@ impl CredentialError {
     }
 
     /// Attaches the underlying cause.
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         self.source = Some(Box::new(source));
         self
     }

@@ -8,6 +8,7 @@ mod signer;
 mod sts;
 mod token_cache;
 
+#[cfg(feature = "testing")]
 pub use clock::Clock;
 pub use credential::{CredentialError, CredentialProvider, Credentials, StaticCredentialProvider};
 pub use rpc::{pop_percent_encode, rpc_signature, rpc_string_to_sign};

@@ -111,7 +111,7 @@ pub fn signature_v2(secret: &str, canonical: &str) -> String {
 }
 
 /// The `Authorization` header value: `ODPS <access_id>:<signature>`.
-pub fn authorization_header(access_id: &str, signature: &str) -> String {
+fn authorization_header(access_id: &str, signature: &str) -> String {
     format!("ODPS {access_id}:{signature}")
 }
 
@@ -127,7 +127,7 @@ pub fn parse_authorization_header(value: &str) -> Option<(&str, &str)> {
 }
 
 /// §1.4: the `Date` header, RFC 1123 in GMT (`Mon, 01 Jan 2024 00:00:00 GMT`).
-pub fn format_date(now: DateTime<Utc>) -> String {
+fn format_date(now: DateTime<Utc>) -> String {
     now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 

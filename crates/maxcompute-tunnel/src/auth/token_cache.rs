@@ -34,7 +34,7 @@ use super::credential::{CredentialError, CredentialProvider, Credentials};
 use super::sts::{StsClient, StsError, TemporaryCredentialSource, TemporaryCredentials};
 
 /// Refresh this long before the announced expiry.
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// After a failed refresh with a still-usable token, wait this long before asking STS again.
 const RETRY_PAUSE: Duration = Duration::from_secs(10);
 /// Clock differences below this are normal (the HTTP `Date` header has one-second resolution).
@@ -53,7 +53,6 @@ struct Cached {
 pub struct StsCredentialProvider {
     source: Arc<dyn TemporaryCredentialSource>,
     clock: Arc<dyn Clock>,
-    margin: Duration,
     max_age: Option<Duration>,
     cache: Mutex<Option<Cached>>,
     invalidated: AtomicBool,
@@ -64,7 +63,6 @@ impl fmt::Debug for StsCredentialProvider {
         // The cache itself is left out: it is behind an async lock, and holds the token.
         f.debug_struct("StsCredentialProvider")
             .field("source", &self.source)
-            .field("margin", &self.margin)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
@@ -77,21 +75,14 @@ impl StsCredentialProvider {
     }
 
     /// A provider over any source of temporary credentials.
-    pub fn from_source(source: Arc<dyn TemporaryCredentialSource>) -> Self {
+    pub(crate) fn from_source(source: Arc<dyn TemporaryCredentialSource>) -> Self {
         StsCredentialProvider {
             source,
             clock: Arc::new(SystemClock),
-            margin: DEFAULT_REFRESH_MARGIN,
             max_age: None,
             cache: Mutex::new(None),
             invalidated: AtomicBool::new(false),
         }
-    }
-
-    /// How long before the announced expiry to refresh (default 5 minutes).
-    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
-        self.margin = margin;
-        self
     }
 
     /// Refresh credentials once they are this old, whatever their expiry (the connector's
@@ -101,6 +92,8 @@ impl StsCredentialProvider {
         self
     }
 
+    /// The clock expiries are measured on; tests use it to move past an expiry.
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -110,13 +103,14 @@ impl StsCredentialProvider {
     /// sent its time, this is the fetch time plus the lifetime measured on STS's clock, so a
     /// local clock that is off by an hour neither refreshes on every call nor serves expired
     /// tokens for an hour.
+    #[cfg(any(test, feature = "testing"))]
     pub async fn cached_expiration(&self) -> Option<DateTime<Utc>> {
         self.cache.lock().await.as_ref().map(|c| c.expiration)
     }
 
     /// The current credentials, refreshed first if due. The typed form of
     /// [`CredentialProvider::credentials`].
-    pub async fn current(&self) -> Result<Arc<Credentials>, StsError> {
+    async fn current(&self) -> Result<Arc<Credentials>, StsError> {
         let mut cache = self.cache.lock().await;
         // Consumed under the lock, so one invalidation causes one refresh, however many
         // callers are waiting.
@@ -177,7 +171,9 @@ impl StsCredentialProvider {
             );
         }
         let expiration = fetched_at + lifetime;
-        let margin = delta(self.margin).min(lifetime / 2).max(TimeDelta::zero());
+        let margin = delta(DEFAULT_REFRESH_MARGIN)
+            .min(lifetime / 2)
+            .max(TimeDelta::zero());
         let mut refresh_at = expiration - margin;
         if let Some(max_age) = self.max_age {
             refresh_at = refresh_at.min(fetched_at + delta(max_age));

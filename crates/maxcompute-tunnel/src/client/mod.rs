@@ -45,10 +45,12 @@ pub struct ClientConfig {
     credentials: Arc<dyn CredentialProvider>,
     user_agent: String,
     retry: RetryConfig,
-    request_timeout: Duration,
-    connect_timeout: Duration,
-    quota_name: Option<String>,
 }
+
+/// Upper bound of one HTTP exchange (also bounded by a call's deadline).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Upper bound of establishing a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ClientConfig {
     /// `endpoint` is the API endpoint, e.g. `https://service.cn-hangzhou.maxcompute.aliyun.com/api`.
@@ -65,9 +67,6 @@ impl ClientConfig {
             credentials,
             user_agent: concat!("maxcompute-tunnel-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryConfig::default(),
-            request_timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-            quota_name: None,
         }
     }
 
@@ -92,23 +91,6 @@ impl ClientConfig {
 
     pub fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
-        self
-    }
-
-    /// Upper bound of one HTTP exchange (also bounded by a call's deadline).
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// A tunnel quota: `quotaName=<name>` on every tunnel call.
-    pub fn with_quota_name(mut self, quota: impl Into<String>) -> Self {
-        self.quota_name = Some(quota.into());
         self
     }
 }
@@ -166,7 +148,7 @@ impl TunnelClient {
         };
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout)
+            .connect_timeout(CONNECT_TIMEOUT)
             // A 308 from the tunnel means "slot reassigned", not an HTTP redirect to follow.
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -177,10 +159,9 @@ impl TunnelClient {
             common: Common {
                 project: config.project,
                 user_agent: config.user_agent,
-                quota_name: config.quota_name,
             },
             retry: config.retry,
-            request_timeout: config.request_timeout,
+            request_timeout: REQUEST_TIMEOUT,
         };
         Ok(TunnelClient {
             inner: Arc::new(Inner {
@@ -212,16 +193,13 @@ impl TunnelClient {
 
     async fn discover_tunnel(&self, deadline: Option<Instant>) -> Result<Endpoint, Error> {
         let sender = &self.inner.sender;
-        let mut spec = RequestSpec::new(
+        let spec = RequestSpec::new(
             Method::GET,
             Service::Api,
             endpoint::discovery_resource(&sender.common.project),
             "discover tunnel endpoint",
         )
         .query("service", "");
-        if let Some(quota) = &sender.common.quota_name {
-            spec = spec.query("quotaName", quota.clone());
-        }
         // Not `send`: it resolves the tunnel endpoint, which would make this future recursive.
         let response = sender.send_to(&self.inner.api, &spec, deadline).await?;
         let answer = String::from_utf8_lossy(&response.body);

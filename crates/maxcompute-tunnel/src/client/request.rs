@@ -101,7 +101,6 @@ impl RequestSpec {
 pub(crate) struct Common {
     pub project: String,
     pub user_agent: String,
-    pub quota_name: Option<String>,
 }
 
 /// A fully built, signed request: exactly what goes on the wire.
@@ -109,7 +108,7 @@ pub(crate) struct Common {
 pub(crate) struct PreparedRequest {
     pub method: Method,
     pub url: String,
-    /// The decoded query as signed (with `curr_project` and `quotaName` added), for tests that
+    /// The decoded query as signed (with `curr_project` added), for tests that
     /// check the URL against it as a server would.
     #[cfg(test)]
     pub query: Vec<(String, String)>,
@@ -118,7 +117,7 @@ pub(crate) struct PreparedRequest {
 }
 
 /// Builds the exact request for `spec` against `endpoint`, signed with `credentials` at `now`:
-/// adds `curr_project` (and `quotaName` on tunnel calls), `x-odps-user-agent`, the tunnel
+/// adds `curr_project`, `x-odps-user-agent`, the tunnel
 /// headers (`x-odps-tunnel-version: 6`, `odps-tunnel-date-transform: v1`),
 /// `Content-Type: application/octet-stream` on PUT, `Content-Length: 0` without a body,
 /// then `Date`, `Authorization` and the STS token header.
@@ -132,13 +131,6 @@ pub(crate) fn prepare(
     let mut query = spec.query.clone();
     if !query.iter().any(|(k, _)| k == "curr_project") {
         query.push(("curr_project".into(), common.project.clone()));
-    }
-    if spec.service == Service::Tunnel {
-        if let Some(quota) = &common.quota_name {
-            if !query.iter().any(|(k, _)| k == "quotaName") {
-                query.push(("quotaName".into(), quota.clone()));
-            }
-        }
     }
 
     let mut headers = spec.headers.clone();

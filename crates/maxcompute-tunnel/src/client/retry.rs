@@ -423,8 +423,7 @@ mod tests {
         let endpoint = closed_local_endpoint();
         let config = ClientConfig::new(format!("{endpoint}/api"), "proj", provider)
             .with_tunnel_endpoint(endpoint)
-            .with_retry(retry)
-            .with_connect_timeout(Duration::from_secs(2));
+            .with_retry(retry);
         TunnelClient::new(config).unwrap()
     }
 

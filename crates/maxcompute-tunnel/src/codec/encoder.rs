@@ -55,8 +55,8 @@ pub struct RecordEncoder {
 }
 
 impl RecordEncoder {
-    /// An empty encoder for rows of `schema`'s data columns, with the default maximum field
-    /// size of [`DEFAULT_MAX_FIELD_SIZE`].
+    /// An empty encoder for rows of `schema`'s data columns, with MaxCompute's default maximum
+    /// field size of 8 MiB.
     pub fn new(schema: Arc<TableSchema>) -> Self {
         RecordEncoder {
             schema,
@@ -72,11 +72,6 @@ impl RecordEncoder {
     pub fn with_max_field_size(mut self, bytes: usize) -> Self {
         self.max_field_size = bytes;
         self
-    }
-
-    /// The schema rows are encoded against.
-    pub fn schema(&self) -> &Arc<TableSchema> {
-        &self.schema
     }
 
     /// Appends one record. `row` holds one value per data column in schema order; missing

@@ -39,9 +39,7 @@ mod encoder;
 mod error;
 mod wire;
 
-pub use decoder::{
-    decode_stream, decode_stream_with, decode_stream_with_limit, DecodeOptions, InvalidUtf8,
-};
+pub use decoder::{decode_stream, decode_stream_with, DecodeOptions, InvalidUtf8};
 pub use encoder::RecordEncoder;
 pub use error::{ColumnRef, DecodeError, EncodeError};
 
@@ -49,7 +47,7 @@ use crate::types::TypeInfo;
 
 /// MaxCompute's default `MaxFieldSize`: the largest string, binary, decimal or JSON payload of
 /// one field, in bytes.
-pub const DEFAULT_MAX_FIELD_SIZE: usize = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_FIELD_SIZE: usize = 8 * 1024 * 1024;
 
 /// The wire type written in the tag of a top-level field of type `ty`.
 pub(crate) fn wire_type_of(ty: &TypeInfo) -> u8 {
