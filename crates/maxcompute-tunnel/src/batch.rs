@@ -236,17 +236,26 @@ fn compare_block_lists(expected: &[u32], on_server: &[u32]) -> (Vec<u32>, Vec<u3
 ///
 /// ```no_run
 /// # async fn run(client: maxcompute_tunnel::TunnelClient, block: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
-/// use maxcompute_tunnel::{Compression, UploadOptions};
+/// use maxcompute_tunnel::{Compression, SessionStatus, UploadOptions};
 ///
 /// let options = UploadOptions {
 ///     partition: Some("pt=2024".parse().expect("valid spec")),
 ///     create_partition: true,
 ///     ..Default::default()
 /// };
-/// let mut session = client.create_upload_session("events", &options, None).await?;
+/// let mut session = client
+///     .create_upload_session("events", &options, None)
+///     .await?
+///     .with_max_block_bytes(64 << 20);
+/// println!("session {} over {} columns", session.upload_id(), session.schema().columns.len());
 /// // `block` is a record stream from `RecordEncoder` over `session.schema()`.
 /// session.upload_block(0, block.into(), Compression::Deflate, None).await?;
-/// session.commit(&[0], None).await?;
+/// // What the server holds so far; `commit` checks the same before it publishes.
+/// let info = session.reload(None).await?;
+/// assert_eq!(info.uploaded_blocks, [0]);
+/// if session.info().status == SessionStatus::Normal {
+///     session.commit(&[0], None).await?;
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

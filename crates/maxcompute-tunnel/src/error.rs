@@ -69,7 +69,32 @@ impl fmt::Display for TransportKind {
 /// Everything that can go wrong talking to MaxCompute.
 ///
 /// `operation` fields name what was being done (e.g. `upload block 3 of session U1`), so an
-/// operator can tell where a batch failed.
+/// operator can tell where a batch failed. The client has already retried what was worth
+/// retrying; the accessors say what the service answered last, through the retry wrappers.
+///
+/// ```
+/// use maxcompute_tunnel::{Error, ServiceError, TransportKind};
+///
+/// fn advice(err: &Error) -> String {
+///     match err {
+///         Error::Transport { kind: TransportKind::Timeout, .. } => "raise the deadline".into(),
+///         _ if err.is_auth_expired() => "the STS token expired; check the clocks".into(),
+///         _ if err.code() == Some("NoSuchTable") => "create the table".into(),
+///         _ if err.is_retryable() => format!("try again later (HTTP {:?})", err.status()),
+///         _ => format!("give up; request id {:?}", err.request_id()),
+///     }
+/// }
+///
+/// let answer = ServiceError {
+///     status: http::StatusCode::NOT_FOUND,
+///     code: Some("NoSuchTable".into()),
+///     message: "table events not found".into(),
+///     request_id: Some("R-1".into()),
+/// };
+/// let err = Error::Service { operation: "read schema of table events".into(), error: answer };
+/// assert_eq!(advice(&err), "create the table");
+/// assert_eq!(err.request_id(), Some("R-1"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The service answered with an error status.

@@ -238,11 +238,17 @@ struct State {
 ///
 /// ```no_run
 /// # async fn run(client: maxcompute_tunnel::TunnelClient, pack: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
-/// use maxcompute_tunnel::{Compression, StreamOptions};
+/// use maxcompute_tunnel::{Compression, Slot, StreamOptions, StreamSessionInfo};
 ///
 /// let session = client.create_stream_session("events", &StreamOptions::default(), None).await?;
 /// // `pack` is a record stream from `RecordEncoder` over `session.schema()`.
 /// session.write_pack(pack.into(), Compression::Deflate, Some(100), None).await?;
+/// // Writes follow the server's re-sharding by themselves; a reload just reads it now.
+/// session.reload(None).await?;
+/// let info: StreamSessionInfo = session.info();
+/// for Slot { id, server } in &info.slots {
+///     println!("{} slot {id} on {server}", info.session_name);
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

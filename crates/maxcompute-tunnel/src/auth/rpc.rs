@@ -48,6 +48,34 @@ pub fn rpc_string_to_sign(method: &str, params: &[(String, String)]) -> String {
 ///
 /// The trailing `&` on the key is the (empty) token-secret slot inherited from OAuth 1.0; the
 /// docs' formula omits it but their worked example and every official SDK include it.
+///
+/// Alibaba's published example, sent as a query string:
+///
+/// ```
+/// use maxcompute_tunnel::auth::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
+///
+/// let mut params: Vec<(String, String)> = [
+///     ("AccessKeyId", "testid"),
+///     ("Action", "DescribeRegions"),
+///     ("Format", "XML"),
+///     ("SignatureMethod", "HMAC-SHA1"),
+///     ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
+///     ("SignatureVersion", "1.0"),
+///     ("Timestamp", "2016-02-23T12:46:24Z"),
+///     ("Version", "2014-05-26"),
+/// ]
+/// .map(|(k, v)| (k.to_owned(), v.to_owned()))
+/// .into();
+/// let signature = rpc_signature("testsecret", &rpc_string_to_sign("GET", &params));
+/// assert_eq!(signature, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+/// params.push(("Signature".to_owned(), signature));
+/// let query: Vec<String> = params
+///     .iter()
+///     .map(|(k, v)| format!("{}={}", pop_percent_encode(k), pop_percent_encode(v)))
+///     .collect();
+/// assert_eq!(query[6], "Timestamp=2016-02-23T12%3A46%3A24Z");
+/// assert_eq!(query[8], "Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D");
+/// ```
 pub fn rpc_signature(secret: &str, string_to_sign: &str) -> String {
     let mut key = Vec::with_capacity(secret.len() + 1);
     key.extend_from_slice(secret.as_bytes());

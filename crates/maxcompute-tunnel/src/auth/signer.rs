@@ -135,15 +135,27 @@ fn format_date(now: DateTime<Utc>) -> String {
 /// `authorization-sts-token`. All other headers must already be set, since `x-odps-*`,
 /// `Content-Type` and `Content-MD5` are part of the signature.
 ///
+/// A server verifies with the same pieces: it rebuilds the canonical string from what it
+/// received and compares signatures.
+///
 /// ```
-/// use maxcompute_tunnel::auth::{sign_request, Credentials};
-/// let creds = Credentials::new("test-id", "test-secret");
+/// use maxcompute_tunnel::auth::{
+///     canonical_string, parse_authorization_header, sign_request, signature_v2, Credentials,
+///     STS_TOKEN_HEADER,
+/// };
+/// let creds = Credentials::new("test-id", "test-secret").with_security_token("token");
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("x-odps-tunnel-version", "6".parse().unwrap());
 /// let query = vec![("uploads".to_string(), String::new())];
-/// sign_request(&creds, "POST", "/projects/p/tables/t", &query, &mut headers, chrono::Utc::now())
-///     .unwrap();
-/// assert!(headers["authorization"].to_str().unwrap().starts_with("ODPS test-id:"));
+/// let resource = "/projects/p/tables/t";
+/// sign_request(&creds, "POST", resource, &query, &mut headers, chrono::Utc::now()).unwrap();
+/// assert_eq!(headers[STS_TOKEN_HEADER], "token");
+///
+/// let authorization = headers["authorization"].to_str().unwrap();
+/// let (id, signature) = parse_authorization_header(authorization).unwrap();
+/// assert_eq!(id, "test-id");
+/// let canonical = canonical_string("POST", resource, &query, &headers);
+/// assert_eq!(signature, signature_v2("test-secret", &canonical));
 /// ```
 pub fn sign_request(
     credentials: &Credentials,

@@ -285,7 +285,39 @@ impl AssumeRoleConfig {
     }
 }
 
-/// The AssumeRole client.
+/// The AssumeRole client. Wrap it in a
+/// [`StsCredentialProvider`](super::StsCredentialProvider) to sign MaxCompute requests with the
+/// temporary credentials it fetches, refreshed before they expire.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), maxcompute_tunnel::auth::StsError> {
+/// use std::time::Duration;
+/// use maxcompute_tunnel::auth::{
+///     role_arn, AssumeRoleConfig, Credentials, StsClient, StsCredentialProvider, StsFailure,
+///     TemporaryCredentials,
+/// };
+///
+/// assert_eq!(role_arn("1234567890", "sink-role"), "acs:ram::1234567890:role/sink-role");
+/// let config = AssumeRoleConfig::new(Credentials::new("LTAI-id", "secret"), "1234567890", "sink-role")
+///     .with_endpoint("sts.cn-hangzhou.aliyuncs.com")
+///     .with_region_id("cn-hangzhou")
+///     .with_duration(Duration::from_secs(3600))
+///     .with_timeout(Duration::from_secs(5));
+/// let client = StsClient::new(config)?;
+/// match client.assume_role().await {
+///     Ok(TemporaryCredentials { credentials, expiration, .. }) => {
+///         println!("{credentials} until {expiration}")
+///     }
+///     Err(e) if e.failure() == Some(StsFailure::UnknownRole) => {
+///         println!("check the role name (request id {:?})", e.request_id())
+///     }
+///     Err(e) if e.is_retryable() => println!("STS unavailable for now: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// let provider = StsCredentialProvider::new(client).with_max_age(Duration::from_secs(900));
+/// # drop(provider);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct StsClient {
     config: AssumeRoleConfig,

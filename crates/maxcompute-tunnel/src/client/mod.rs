@@ -98,18 +98,26 @@ impl ClientConfig {
 /// A MaxCompute client for one project. Cheap to clone; clones share connections, credentials
 /// and the discovered tunnel endpoint.
 ///
+/// Without a configured tunnel endpoint the client discovers it from the API endpoint on first
+/// use; [`tunnel_endpoint`](Self::tunnel_endpoint) does that on demand, e.g. at start-up, so a
+/// wrong endpoint shows before the first upload.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), maxcompute_tunnel::Error> {
 /// use std::sync::Arc;
 /// use maxcompute_tunnel::auth::{Credentials, StaticCredentialProvider};
-/// use maxcompute_tunnel::{ClientConfig, TunnelClient};
+/// use maxcompute_tunnel::{ClientConfig, Endpoint, TunnelClient};
 ///
 /// let credentials = Arc::new(StaticCredentialProvider::new(Credentials::new("id", "secret")));
 /// let config = ClientConfig::new("http://127.0.0.1:8080/api", "my_project", credentials)
-///     .with_tunnel_endpoint("http://127.0.0.1:8080");
+///     .with_schema("default");
 /// let client = TunnelClient::new(config)?;
 /// let schema = client.table_schema("events", None).await?;
 /// println!("{} columns", schema.columns.len());
+/// let tunnel: Endpoint = client.tunnel_endpoint(None).await?;
+/// if tunnel != Endpoint::parse("http://127.0.0.1:8080")? {
+///     println!("tunnel at {tunnel}");
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -31,6 +31,44 @@
 //! | ARRAY / MAP / STRUCT | `Array` / `Map` (entries in order) / `Struct` (every field) |
 //!
 //! `Null` is allowed for nullable columns and inside nested values.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use maxcompute_tunnel::codec::{
+//!     decode_stream, decode_stream_with, ColumnRef, DecodeError, DecodeOptions, EncodeError,
+//!     InvalidUtf8, RecordEncoder,
+//! };
+//! use maxcompute_tunnel::{Column, TableSchema, TypeInfo, Value};
+//!
+//! let schema = Arc::new(TableSchema::new(
+//!     vec![Column::new("topic", TypeInfo::String), Column::new("offset", TypeInfo::Bigint)],
+//!     vec![Column::new("pt", TypeInfo::String)],
+//! ));
+//! let mut encoder = RecordEncoder::new(Arc::clone(&schema));
+//! assert!(encoder.is_empty());
+//! encoder.append(&[Value::from("orders"), Value::Int(7)]).unwrap();
+//! // A value that does not fit its column is refused, and the encoder stays as it was.
+//! let refused = encoder.append(&[Value::Int(1), Value::Int(8)]).unwrap_err();
+//! assert!(matches!(
+//!     refused,
+//!     EncodeError::TypeMismatch { column: ColumnRef { index: 1, .. }, .. }
+//! ));
+//! assert_eq!(encoder.record_count(), 1);
+//! assert!(encoder.encoded_len() > 0);
+//! let block = encoder.finish();
+//!
+//! let rows = decode_stream(&schema, &block).unwrap();
+//! assert_eq!(rows, [vec![Value::from("orders"), Value::Int(7)]]);
+//! let lenient = DecodeOptions { invalid_utf8: InvalidUtf8::AsBinary, ..DecodeOptions::default() };
+//! assert_eq!(decode_stream_with(&schema, &block, &lenient).unwrap(), rows);
+//! assert!(matches!(
+//!     decode_stream(&schema, &block[..block.len() - 1]),
+//!     Err(DecodeError::Truncated { .. })
+//! ));
+//! ```
 
 mod crc;
 mod decimal;
