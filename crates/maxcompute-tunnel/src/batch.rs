@@ -1,4 +1,6 @@
-//! Batch upload sessions (tunnel-protocol.md §3): create, upload blocks, status, commit.
+//! Batch upload sessions: create, upload blocks, status, commit (pyodps
+//! `odps/tunnel/tabletunnel.py` `TableUploadSession`, the Java SDK's `TableTunnel.UploadSession` in
+//! `odps-sdk-core/src/main/java/com/aliyun/odps/tunnel/TableTunnel.java`).
 //!
 //! Nothing becomes visible until [`UploadSession::commit`], which first checks that the server
 //! holds exactly the blocks the caller uploaded, then publishes them atomically.
@@ -59,7 +61,7 @@ impl SessionStatus {
     }
 }
 
-/// What the server says about a batch session (the JSON of §3.2).
+/// What the server says about a batch session (the session JSON of create and status answers).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadSessionInfo {
     pub upload_id: String,

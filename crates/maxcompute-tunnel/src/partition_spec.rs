@@ -1,5 +1,6 @@
-//! Partition specs as the tunnel wants them: `k1=v1,k2=v2`, no quotes, no spaces
-//! (tunnel-protocol.md §2.5).
+//! Partition specs as the tunnel wants them: `k1=v1,k2=v2`, no quotes, no spaces (pyodps
+//! `odps/types.py` `PartitionSpec`, the Java SDK's
+//! `odps-sdk-commons/src/main/java/com/aliyun/odps/PartitionSpec.java`).
 
 use std::fmt;
 use std::str::FromStr;

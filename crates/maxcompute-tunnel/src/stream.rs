@@ -1,5 +1,6 @@
-//! Stream upload sessions (tunnel-protocol.md §4): every successful pack is durable and visible
-//! on return; there is no commit.
+//! Stream upload sessions: every successful pack is durable and visible on return; there is no
+//! commit (pyodps `odps/tunnel/tabletunnel.py` `TableStreamUploadSession`, the Java SDK's
+//! `odps-sdk-core/src/main/java/com/aliyun/odps/tunnel/impl/StreamUploadSessionImpl.java`).
 //!
 //! Packs go round-robin over the session's slots from a random start. Each answer names the
 //! slot count and the server that took the pack: a changed count means the server re-sharded, so

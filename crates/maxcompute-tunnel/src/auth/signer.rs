@@ -1,4 +1,4 @@
-//! ODPS request signature v2 (tunnel-protocol.md §1), the same for API and tunnel requests.
+//! ODPS request signature v2, the same for API and tunnel requests.
 //!
 //! Specification: <https://help.aliyun.com/zh/maxcompute/user-guide/signature-method> and the three
 //! official SDKs (pyodps `accounts.py` `BaseAccount._build_canonical_str`, java
@@ -31,7 +31,7 @@ pub enum SignError {
     InvalidHeaderValue { header: &'static str },
 }
 
-/// §1.1: the string to sign.
+/// The string to sign.
 ///
 /// `resource` is the URL path relative to the endpoint (the endpoint's own path prefix such as
 /// `/api` removed), already URL-decoded. `query` holds the decoded `(name, value)` pairs; an empty
@@ -102,7 +102,7 @@ pub fn canonical_string(
     out
 }
 
-/// §1.2: `base64(HMAC-SHA1(secret, canonical))`.
+/// The signature: `base64(HMAC-SHA1(secret, canonical))`.
 pub fn signature_v2(secret: &str, canonical: &str) -> String {
     let mut mac =
         Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
@@ -126,7 +126,7 @@ pub fn parse_authorization_header(value: &str) -> Option<(&str, &str)> {
     Some((id, signature))
 }
 
-/// §1.4: the `Date` header, RFC 1123 in GMT (`Mon, 01 Jan 2024 00:00:00 GMT`).
+/// The `Date` header, RFC 1123 in GMT (`Mon, 01 Jan 2024 00:00:00 GMT`).
 fn format_date(now: DateTime<Utc>) -> String {
     now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
@@ -223,7 +223,7 @@ mod tests {
 
     const GOLDEN_CANONICAL: &str = "PUT\n\napplication/octet-stream\nMon, 01 Jan 2024 00:00:00 GMT\nx-odps-tunnel-version:6\nx-odps-user-agent:test-agent\n/projects/proj/tables/events?blockid=0&curr_project=proj&partition=pt=p1,dt=2024&uploadid=U1";
 
-    /// tunnel-protocol.md §1.5, produced by pyodps 0.13.2 `CloudAccount`.
+    /// A block upload signed by pyodps 0.13.2 `CloudAccount` (`odps/accounts.py`).
     #[test]
     fn golden_vector_canonical_string_and_signature() {
         let canonical = canonical_string(

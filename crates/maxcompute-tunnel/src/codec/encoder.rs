@@ -15,7 +15,8 @@ use crate::schema::{Column, TableSchema};
 use crate::types::TypeInfo;
 use crate::value::Value;
 
-/// Encodes rows into the tunnel record format (spec §5): one stream per block, ended by
+/// Encodes rows into the tunnel record format (see the [module docs](super)): one stream per
+/// block, ended by
 /// [`finish`](RecordEncoder::finish).
 ///
 /// The encoder checks every value against its column (type, integer range, varchar/char

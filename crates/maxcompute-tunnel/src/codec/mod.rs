@@ -1,5 +1,8 @@
-//! The tunnel record format (spec §5): rows of [`Value`](crate::Value)s to the bytes of a
-//! batch block or stream pack, and back.
+//! The tunnel record format: rows of [`Value`](crate::Value)s to the bytes of a batch block or
+//! stream pack, and back. The official writers and readers are pyodps `odps/tunnel/io/writer.py`
+//! and `odps/tunnel/io/reader.py`, and the Java SDK's
+//! `odps-sdk-core/src/main/java/com/aliyun/odps/commons/proto/ProtobufRecordStreamWriter.java`
+//! and `ProtobufRecordStreamReader.java`.
 //!
 //! A stream is a sequence of records, each a list of `(field number, payload)` pairs closed by
 //! an END_RECORD tag and the record's CRC-32C, followed by a footer with the record count and
