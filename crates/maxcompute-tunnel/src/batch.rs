@@ -140,87 +140,62 @@ fn create_request(client: &TunnelClient, table: &str, options: &UploadOptions) -
     spec
 }
 
-/// `GET …/tables/<t>?uploadid=<id>[&partition=…]`.
-fn status_request(
-    client: &TunnelClient,
-    table: &str,
-    partition: Option<&PartitionSpec>,
-    upload_id: &str,
-) -> RequestSpec {
-    session_request(
-        client,
-        table,
-        partition,
-        upload_id,
-        Method::GET,
-        format!("read status of upload session {upload_id}"),
-    )
+/// Where the requests on one batch session go: `…/tables/<t>?uploadid=<id>`, with the
+/// session's partition.
+struct SessionAddress<'a> {
+    client: &'a TunnelClient,
+    table: &'a str,
+    partition: Option<&'a PartitionSpec>,
+    upload_id: &'a str,
 }
 
-/// `PUT …/tables/<t>?uploadid=<id>&blockid=<n>[&partition=…]` with the (already compressed)
-/// body and its `Content-Encoding`.
-fn upload_block_request(
-    client: &TunnelClient,
-    table: &str,
-    partition: Option<&PartitionSpec>,
-    upload_id: &str,
-    block_id: u32,
-    body: Bytes,
-    compression: Compression,
-) -> Result<RequestSpec, Error> {
-    if block_id >= BLOCK_ID_LIMIT {
-        return Err(Error::InvalidBlockId {
-            block_id,
-            limit: BLOCK_ID_LIMIT,
-        });
+impl SessionAddress<'_> {
+    /// `GET …/tables/<t>?uploadid=<id>[&partition=…]`.
+    fn status(&self) -> RequestSpec {
+        let operation = format!("read status of upload session {}", self.upload_id);
+        self.request(Method::GET, operation, None)
     }
-    Ok(RequestSpec::new(
-        Method::PUT,
-        Service::Tunnel,
-        client.table_resource(table),
-        format!("upload block {block_id} of session {upload_id}"),
-    )
-    .query("uploadid", upload_id)
-    .query("blockid", block_id.to_string())
-    .partition(partition)
-    .body(body, compression))
-}
 
-/// `POST …/tables/<t>?uploadid=<id>[&partition=…]`, empty body.
-fn commit_request(
-    client: &TunnelClient,
-    table: &str,
-    partition: Option<&PartitionSpec>,
-    upload_id: &str,
-) -> RequestSpec {
-    session_request(
-        client,
-        table,
-        partition,
-        upload_id,
-        Method::POST,
-        format!("commit upload session {upload_id}"),
-    )
-}
+    /// `POST …/tables/<t>?uploadid=<id>[&partition=…]`, empty body.
+    fn commit(&self) -> RequestSpec {
+        let operation = format!("commit upload session {}", self.upload_id);
+        self.request(Method::POST, operation, None)
+    }
 
-/// `…/tables/<t>?uploadid=<id>[&partition=…]`, empty body: a request on the session itself, which
-/// status and commit tell apart by method alone.
-fn session_request(
-    client: &TunnelClient,
-    table: &str,
-    partition: Option<&PartitionSpec>,
-    upload_id: &str,
-    method: Method,
-    operation: String,
-) -> RequestSpec {
-    RequestSpec::new(
-        method,
-        Service::Tunnel,
-        client.table_resource(table),
-        operation,
-    )
-    .query("uploadid", upload_id)
-    .partition(partition)
+    /// `PUT …/tables/<t>?uploadid=<id>&blockid=<n>[&partition=…]` with the (already compressed)
+    /// body and its `Content-Encoding`.
+    fn upload_block(
+        &self,
+        block_id: u32,
+        body: Bytes,
+        compression: Compression,
+    ) -> Result<RequestSpec, Error> {
+        if block_id >= BLOCK_ID_LIMIT {
+            return Err(Error::InvalidBlockId {
+                block_id,
+                limit: BLOCK_ID_LIMIT,
+            });
+        }
+        let operation = format!("upload block {block_id} of session {}", self.upload_id);
+        Ok(self
+            .request(Method::PUT, operation, Some(block_id))
+            .body(body, compression))
+    }
+
+    fn request(&self, method: Method, operation: String, block_id: Option<u32>) -> RequestSpec {
+        let spec = RequestSpec::new(
+            method,
+            Service::Tunnel,
+            self.client.table_resource(self.table),
+            operation,
+        )
+        .query("uploadid", self.upload_id);
+        match block_id {
+            Some(id) => spec.query("blockid", id.to_string()),
+            None => spec,
+        }
+        .partition(self.partition)
+    }
 }
 
 /// Compares the blocks the caller uploaded with those the server holds.
@@ -278,9 +253,9 @@ impl TunnelClient {
         deadline: Option<Instant>,
     ) -> Result<UploadSession, Error> {
         let spec = create_request(self, table, options);
-        let operation = spec.operation.clone();
-        let response = self.send(spec, deadline).await?;
-        let info = UploadSessionInfo::from_json(&operation, &response.body)?;
+        let info = self
+            .send_and_read(spec, deadline, UploadSessionInfo::from_json)
+            .await?;
         tracing::info!(table, upload_id = %info.upload_id, "created upload session");
         Ok(UploadSession {
             client: self.clone(),
@@ -293,6 +268,15 @@ impl TunnelClient {
 }
 
 impl UploadSession {
+    fn address(&self) -> SessionAddress<'_> {
+        SessionAddress {
+            client: &self.client,
+            table: &self.table,
+            partition: self.partition.as_ref(),
+            upload_id: &self.info.upload_id,
+        }
+    }
+
     /// Refuses, before sending, any block whose record stream (before compression) is larger
     /// than `bytes`: a caller that sizes its blocks learns of a sizing bug as an error instead of
     /// an oversized upload that the server may cut off.
@@ -334,15 +318,7 @@ impl UploadSession {
         }
         let wire = compression.encode_body(body);
         let wire_len = wire.len();
-        let spec = upload_block_request(
-            &self.client,
-            &self.table,
-            self.partition.as_ref(),
-            &self.info.upload_id,
-            block_id,
-            wire,
-            compression,
-        )?;
+        let spec = self.address().upload_block(block_id, wire, compression)?;
         self.client.send(spec, deadline).await?;
         tracing::debug!(
             upload_id = %self.info.upload_id,
@@ -361,15 +337,10 @@ impl UploadSession {
     }
 
     async fn fetch_status(&self, deadline: Option<Instant>) -> Result<UploadSessionInfo, Error> {
-        let spec = status_request(
-            &self.client,
-            &self.table,
-            self.partition.as_ref(),
-            &self.info.upload_id,
-        );
-        let operation = spec.operation.clone();
-        let response = self.client.send(spec, deadline).await?;
-        UploadSessionInfo::from_json(&operation, &response.body)
+        let spec = self.address().status();
+        self.client
+            .send_and_read(spec, deadline, UploadSessionInfo::from_json)
+            .await
     }
 
     /// Checks that the server holds exactly `blocks`, then commits; returns the session as the
@@ -388,24 +359,25 @@ impl UploadSession {
                 unexpected,
             });
         }
-        let spec = commit_request(
-            &self.client,
-            &self.table,
-            self.partition.as_ref(),
-            &self.info.upload_id,
-        );
+        let spec = self.address().commit();
         let operation = spec.operation.clone();
         let endpoint = self.client.tunnel_endpoint(deadline).await?;
         let mut sent_before = false;
         let this: &UploadSession = self;
         let info = this
             .client
+            .sender()
             .with_retry(&operation, deadline, || {
                 let first = !sent_before;
                 sent_before = true;
                 let (endpoint, spec, operation) = (&endpoint, &spec, &operation);
                 async move {
-                    match this.client.send_once(endpoint, spec, deadline).await {
+                    match this
+                        .client
+                        .sender()
+                        .send_once(endpoint, spec, deadline)
+                        .await
+                    {
                         Ok(response) => UploadSessionInfo::from_json(operation, &response.body),
                         // A retried commit whose first attempt did land finds the session closed.
                         Err(e) if !first && e.code() == Some("StatusConflict") => {
@@ -436,20 +408,27 @@ mod tests {
     use crate::client::test_support::{assert_signature_verifies, client_with, creds, prepared};
     use crate::types::TypeInfo;
 
+    /// The requests on session `upload_id` of table `events`.
+    fn address<'a>(
+        client: &'a TunnelClient,
+        partition: Option<&'a PartitionSpec>,
+        upload_id: &'a str,
+    ) -> SessionAddress<'a> {
+        SessionAddress {
+            client,
+            table: "events",
+            partition,
+            upload_id,
+        }
+    }
+
     #[test]
     fn upload_block_request_reproduces_the_golden_signature() {
         let client = client_with(|c| c);
         let partition: PartitionSpec = "pt=p1,dt=2024".parse().unwrap();
-        let spec = upload_block_request(
-            &client,
-            "events",
-            Some(&partition),
-            "U1",
-            0,
-            Bytes::from_static(b"block-bytes"),
-            Compression::None,
-        )
-        .unwrap();
+        let spec = address(&client, Some(&partition), "U1")
+            .upload_block(0, Bytes::from_static(b"block-bytes"), Compression::None)
+            .unwrap();
         let prepared = prepared(&client, &spec, &creds());
 
         assert_eq!(prepared.method, Method::PUT);
@@ -502,7 +481,7 @@ mod tests {
     #[test]
     fn status_and_commit_requests() {
         let client = client_with(|c| c);
-        let status = status_request(&client, "events", None, "U9");
+        let status = address(&client, None, "U9").status();
         let p = prepared(&client, &status, &creds());
         assert_eq!(p.method, Method::GET);
         assert_eq!(
@@ -512,7 +491,7 @@ mod tests {
         assert_eq!(p.headers["content-length"], "0");
         assert_signature_verifies(&p, "", "test-secret");
 
-        let commit = commit_request(&client, "events", None, "U9");
+        let commit = address(&client, None, "U9").commit();
         let p = prepared(&client, &commit, &creds());
         assert_eq!(p.method, Method::POST);
         assert_eq!(p.headers["content-length"], "0");
@@ -523,16 +502,9 @@ mod tests {
     #[test]
     fn three_level_schema_paths() {
         let client = client_with(|c| c.with_schema("s1"));
-        let spec = upload_block_request(
-            &client,
-            "events",
-            None,
-            "U1",
-            19_999,
-            Bytes::from_static(b"x"),
-            Compression::Deflate,
-        )
-        .unwrap();
+        let spec = address(&client, None, "U1")
+            .upload_block(19_999, Bytes::from_static(b"x"), Compression::Deflate)
+            .unwrap();
         let p = prepared(&client, &spec, &creds());
         assert_eq!(
             p.url,
@@ -545,16 +517,9 @@ mod tests {
     #[test]
     fn block_ids_outside_the_range_are_refused_before_sending() {
         let client = client_with(|c| c);
-        let err = upload_block_request(
-            &client,
-            "events",
-            None,
-            "U1",
-            BLOCK_ID_LIMIT,
-            Bytes::new(),
-            Compression::None,
-        )
-        .unwrap_err();
+        let err = address(&client, None, "U1")
+            .upload_block(BLOCK_ID_LIMIT, Bytes::new(), Compression::None)
+            .unwrap_err();
         assert!(matches!(
             err,
             Error::InvalidBlockId {

@@ -164,32 +164,25 @@ impl Error {
     /// The service's error code (`NoSuchPartition`, `StatusConflict`, ...), if any; looks through
     /// the retry wrappers to the last error.
     pub fn code(&self) -> Option<&str> {
-        match self {
-            Error::Service { error, .. } => error.code.as_deref(),
-            Error::DeadlineExceeded { last, .. } | Error::RetriesExhausted { last, .. } => {
-                last.code()
-            }
-            _ => None,
-        }
+        self.last_answer().and_then(|e| e.code.as_deref())
     }
 
     /// The HTTP status of the service's answer, if there was one.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            Error::Service { error, .. } => Some(error.status),
-            Error::DeadlineExceeded { last, .. } | Error::RetriesExhausted { last, .. } => {
-                last.status()
-            }
-            _ => None,
-        }
+        self.last_answer().map(|e| e.status)
     }
 
     /// The request id of the service's answer, for support tickets.
     pub fn request_id(&self) -> Option<&str> {
+        self.last_answer().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// The service's answer, looking through the retry wrappers to the last error.
+    fn last_answer(&self) -> Option<&ServiceError> {
         match self {
-            Error::Service { error, .. } => error.request_id.as_deref(),
+            Error::Service { error, .. } => Some(error),
             Error::DeadlineExceeded { last, .. } | Error::RetriesExhausted { last, .. } => {
-                last.request_id()
+                last.last_answer()
             }
             _ => None,
         }

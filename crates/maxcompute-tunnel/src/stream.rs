@@ -270,9 +270,9 @@ impl TunnelClient {
         deadline: Option<Instant>,
     ) -> Result<StreamSession, Error> {
         let spec = create_request(self, table, options);
-        let operation = spec.operation.clone();
-        let response = self.send(spec, deadline).await?;
-        let info = StreamSessionInfo::from_json(&operation, &response.body)?;
+        let info = self
+            .send_and_read(spec, deadline, StreamSessionInfo::from_json)
+            .await?;
         tracing::info!(
             table,
             session = %info.session_name,
@@ -330,9 +330,11 @@ impl StreamSession {
     /// Re-reads the session (slots and schema).
     pub async fn reload(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let spec = self.reload_spec();
-        let operation = spec.operation.clone();
-        let response = self.client.send(spec, deadline).await?;
-        self.install(StreamSessionInfo::from_json(&operation, &response.body)?);
+        let info = self
+            .client
+            .send_and_read(spec, deadline, StreamSessionInfo::from_json)
+            .await?;
+        self.install(info);
         Ok(())
     }
 
@@ -357,6 +359,7 @@ impl StreamSession {
         let endpoint = self.client.tunnel_endpoint(deadline).await?;
         let operation = format!("write pack to stream session {}", self.session_name());
         self.client
+            .sender()
             .with_retry(&operation, deadline, || {
                 let (wire, endpoint) = (wire.clone(), &endpoint);
                 async move {
@@ -385,7 +388,12 @@ impl StreamSession {
                     };
                     let spec =
                         write_request(&self.client, &target, wire, compression, record_count)?;
-                    match self.client.send_once(endpoint, &spec, deadline).await {
+                    match self
+                        .client
+                        .sender()
+                        .send_once(endpoint, &spec, deadline)
+                        .await
+                    {
                         Ok(response) => {
                             self.apply_route(&response.headers, &slot, slot_count);
                             Ok(())
@@ -409,7 +417,11 @@ impl StreamSession {
         deadline: Option<Instant>,
     ) -> Result<(), Error> {
         let spec = self.reload_spec();
-        let response = self.client.send_once(endpoint, &spec, deadline).await?;
+        let response = self
+            .client
+            .sender()
+            .send_once(endpoint, &spec, deadline)
+            .await?;
         self.install(StreamSessionInfo::from_json(
             &spec.operation,
             &response.body,

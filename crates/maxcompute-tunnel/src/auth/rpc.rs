@@ -142,12 +142,16 @@ mod tests {
 
     #[test]
     fn pop_encoding_rules() {
-        assert_eq!(pop_percent_encode("a b"), "a%20b");
-        assert_eq!(pop_percent_encode("a*b"), "a%2Ab");
-        assert_eq!(pop_percent_encode("a~b-_."), "a~b-_.");
-        assert_eq!(pop_percent_encode("a+b/c:d=e&f"), "a%2Bb%2Fc%3Ad%3De%26f");
-        assert_eq!(pop_percent_encode("é"), "%C3%A9");
-        assert_eq!(pop_percent_encode("!'()"), "%21%27%28%29");
+        for (text, encoded) in [
+            ("a b", "a%20b"),
+            ("a*b", "a%2Ab"),
+            ("a~b-_.", "a~b-_."),
+            ("a+b/c:d=e&f", "a%2Bb%2Fc%3Ad%3De%26f"),
+            ("é", "%C3%A9"),
+            ("!'()", "%21%27%28%29"),
+        ] {
+            assert_eq!(pop_percent_encode(text), encoded, "{text}");
+        }
     }
 
     /// A role ARN and session name as our STS client sends them. The expected value was

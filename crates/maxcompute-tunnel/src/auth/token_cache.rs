@@ -303,20 +303,38 @@ mod tests {
         }
     }
 
+    impl FakeSts {
+        fn fail_next(&self, code: &str, status: u16) {
+            self.failures
+                .lock()
+                .unwrap()
+                .push_back(refused(code, status));
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
     async fn id(p: &StsCredentialProvider) -> String {
         p.credentials().await.unwrap().access_id().to_owned()
+    }
+
+    /// Asserts that `p` serves `STS.1` until `secs` from now and `STS.2` from then on.
+    async fn refreshes_after(clock: &ManualClock, p: &StsCredentialProvider, secs: u64, why: &str) {
+        clock.advance(Duration::from_secs(secs - 1));
+        assert_eq!(id(p).await, "STS.1", "{why}");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(id(p).await, "STS.2", "{why}");
     }
 
     #[tokio::test]
     async fn refreshes_margin_before_expiry_and_not_earlier() {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(3600 - 300 - 1));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
+        refreshes_after(&clock, &p, 3600 - 300, "margin").await;
         assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -326,12 +344,10 @@ mod tests {
             assert_eq!(id(&p).await, "STS.1");
             let local_expiry = p.cached_expiration().await.unwrap();
             assert_eq!(local_expiry, clock.now() + TimeDelta::seconds(3600));
-            clock.advance(Duration::from_secs(3600 - 300 - 1));
-            assert_eq!(id(&p).await, "STS.1", "STS {hours} h ahead");
-            clock.advance(Duration::from_secs(1));
-            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
-            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
-            assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+            let why = format!("STS {hours} h ahead");
+            refreshes_after(&clock, &p, 3600 - 300, &why).await;
+            assert_eq!(id(&p).await, "STS.2", "{why}");
+            assert_eq!(sts.calls(), 2);
         }
     }
 
@@ -339,11 +355,8 @@ mod tests {
     async fn short_tokens_live_at_least_half_their_life() {
         let (clock, sts, p) = setup(60);
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(29));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        refreshes_after(&clock, &p, 30, "half of 60 s").await;
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -351,10 +364,7 @@ mod tests {
         let (clock, _sts, p) = setup(3600);
         let p = p.with_max_age(Duration::from_secs(600));
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(599));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(id(&p).await, "STS.2");
+        refreshes_after(&clock, &p, 600, "max age").await;
     }
 
     #[tokio::test]
@@ -365,7 +375,7 @@ mod tests {
         p.invalidate();
         assert_eq!(id(&p).await, "STS.2");
         assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +393,7 @@ mod tests {
         for t in tasks {
             assert_eq!(t.await.unwrap(), "STS.2");
         }
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -391,15 +401,12 @@ mod tests {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         clock.advance(Duration::from_secs(3400));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         assert_eq!(id(&p).await, "STS.1");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
         // Within the pause: no new attempt.
         assert_eq!(id(&p).await, "STS.1");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
         clock.advance(RETRY_PAUSE);
         assert_eq!(id(&p).await, "STS.3");
     }
@@ -409,19 +416,13 @@ mod tests {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         clock.advance(Duration::from_secs(3400));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("NoPermission", 403));
+        sts.fail_next("NoPermission", 403);
         let err = p.credentials().await.unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("no permission"), "{err}");
 
         clock.advance(Duration::from_secs(3600));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         let err = p.credentials().await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
         let source = std::error::Error::source(&err).unwrap();
@@ -434,10 +435,7 @@ mod tests {
         let (_clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         p.invalidate();
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         assert!(p.credentials().await.is_err());
         assert_eq!(id(&p).await, "STS.3");
     }

@@ -16,15 +16,13 @@ impl TunnelClient {
         table: &str,
         deadline: Option<Instant>,
     ) -> Result<TableSchema, Error> {
-        let operation = format!("read schema of table {table}");
         let spec = RequestSpec::new(
             Method::GET,
             Service::Api,
             self.table_resource(table),
-            operation.clone(),
+            format!("read schema of table {table}"),
         );
-        let response = self.send(spec, deadline).await?;
-        parse_table_xml(&operation, &response.body)
+        self.send_and_read(spec, deadline, parse_table_xml).await
     }
 }
 

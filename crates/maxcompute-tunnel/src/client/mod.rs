@@ -17,7 +17,6 @@ mod retry;
 pub(crate) mod test_support;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,11 +28,11 @@ pub use endpoint::Endpoint;
 pub(crate) use endpoint::Service;
 pub(crate) use request::{RequestSpec, Response};
 pub use retry::RetryConfig;
+pub(crate) use retry::Sender;
 
 use crate::auth::CredentialProvider;
 use crate::error::Error;
 use request::Common;
-use retry::Sender;
 
 /// Client configuration. Build with [`ClientConfig::new`] and the `with_*` options.
 #[derive(Debug, Clone)]
@@ -230,32 +229,23 @@ impl TunnelClient {
         self.inner.sender.send_to(&endpoint, &spec, deadline).await
     }
 
-    /// Sends `spec` to `endpoint` once, for callers that run their own attempt inside
-    /// [`with_retry`](Self::with_retry).
-    pub(crate) async fn send_once(
+    /// Sends `spec` like [`send`](Self::send) and reads the answer's body with `read`, which
+    /// names the request's operation in its errors.
+    pub(crate) async fn send_and_read<T>(
         &self,
-        endpoint: &Endpoint,
-        spec: &RequestSpec,
+        spec: RequestSpec,
         deadline: Option<Instant>,
-    ) -> Result<Response, Error> {
-        self.inner.sender.send_once(endpoint, spec, deadline).await
+        read: impl FnOnce(&str, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let operation = spec.operation.clone();
+        let response = self.send(spec, deadline).await?;
+        read(&operation, &response.body)
     }
 
-    /// Runs `attempt` under the client's retry policy (see the `retry` module).
-    pub(crate) async fn with_retry<T, F, Fut>(
-        &self,
-        operation: &str,
-        deadline: Option<Instant>,
-        attempt: F,
-    ) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
-    {
-        self.inner
-            .sender
-            .with_retry(operation, deadline, attempt)
-            .await
+    /// The sender, for callers that run their own attempts inside
+    /// [`Sender::with_retry`].
+    pub(crate) fn sender(&self) -> &Sender {
+        &self.inner.sender
     }
 }
 

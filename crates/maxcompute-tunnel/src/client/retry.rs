@@ -419,7 +419,16 @@ mod tests {
         format!("http://127.0.0.1:{port}")
     }
 
-    fn unreachable_client(retry: RetryConfig, provider: Arc<CountingProvider>) -> TunnelClient {
+    /// A client of a closed port whose waits are `base` doubling to `cap`, `max_attempts` times.
+    fn unreachable_client(
+        (base, cap, max_attempts): (Duration, Duration, u32),
+        provider: Arc<CountingProvider>,
+    ) -> TunnelClient {
+        let retry = RetryConfig {
+            base,
+            cap,
+            max_attempts,
+        };
         let endpoint = closed_local_endpoint();
         let config = ClientConfig::new(format!("{endpoint}/api"), "proj", provider)
             .with_tunnel_endpoint(endpoint)
@@ -430,12 +439,8 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_attempts_with_the_last_error() {
         let provider = Arc::new(CountingProvider::default());
-        let retry = RetryConfig {
-            base: Duration::from_millis(1),
-            cap: Duration::from_millis(2),
-            max_attempts: 3,
-        };
-        let client = unreachable_client(retry, provider.clone());
+        let waits = (Duration::from_millis(1), Duration::from_millis(2), 3);
+        let client = unreachable_client(waits, provider.clone());
         let err = client.table_schema("events", None).await.unwrap_err();
         match &err {
             Error::RetriesExhausted { attempts, last, .. } => {
@@ -465,12 +470,8 @@ mod tests {
     #[tokio::test]
     async fn never_sleeps_past_the_deadline_and_says_so() {
         let provider = Arc::new(CountingProvider::default());
-        let retry = RetryConfig {
-            base: Duration::from_secs(3600),
-            cap: Duration::from_secs(3600),
-            max_attempts: 100,
-        };
-        let client = unreachable_client(retry, provider);
+        let hour = Duration::from_secs(3600);
+        let client = unreachable_client((hour, hour, 100), provider);
         let deadline = Instant::now() + Duration::from_secs(60);
         // With an hour-long backoff the first retry would pass the deadline: the call must return
         // (rather than sleep an hour) with the deadline error.
