@@ -18,7 +18,7 @@ pub enum Compression {
 
 impl Compression {
     /// The `Content-Encoding` header value, if any.
-    pub fn content_encoding(self) -> Option<&'static str> {
+    pub(crate) fn content_encoding(self) -> Option<&'static str> {
         match self {
             Compression::None => None,
             Compression::Deflate => Some("deflate"),

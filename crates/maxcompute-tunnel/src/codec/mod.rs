@@ -50,6 +50,8 @@
 //!     vec![Column::new("topic", TypeInfo::String), Column::new("offset", TypeInfo::Bigint)],
 //!     vec![Column::new("pt", TypeInfo::String)],
 //! ));
+//! // Rows hold the data columns only: a partition key's value is in the session's partition.
+//! assert!(schema.partition_key("pt").is_some());
 //! let mut encoder = RecordEncoder::new(Arc::clone(&schema));
 //! assert!(encoder.is_empty());
 //! encoder.append(&[Value::from("orders"), Value::Int(7)]).unwrap();
