@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use maxcompute_tunnel::auth::{AssumeRoleConfig, StsClient, StsCredentialProvider, StsError};
-use maxcompute_tunnel::{CredentialProvider, Credentials, StaticCredentialProvider};
+use maxcompute_tunnel::auth::{
+    AssumeRoleConfig, CredentialProvider, Credentials, StaticCredentialProvider, StsClient,
+    StsCredentialProvider, StsError,
+};
 
 use crate::config::{AccountType, CredentialConfig};
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use maxcompute_tunnel::EncodeError;
+use maxcompute_tunnel::codec::EncodeError;
 
 use crate::convert::{ConvertError, Reason};
 use crate::event::{DecodeError, KafkaRecord, Part, RecordId};

@@ -6,8 +6,8 @@
 //! arithmetic: the calendar decides.
 
 use chrono::{DateTime, TimeZone, Utc};
-use maxcompute_tunnel::partition_spec::PartitionSpecError;
 use maxcompute_tunnel::PartitionSpec;
+use maxcompute_tunnel::PartitionSpecError;
 
 use crate::config::{PartitionConfig, TimeSource, WindowType};
 use crate::event::KafkaRecord;

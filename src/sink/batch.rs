@@ -2,8 +2,7 @@
 //! deflate-compressed, and a commit before the invocation returns. Nothing is visible before
 //! the commit, so a failed invocation leaves no partial partition behind.
 
-use maxcompute_tunnel::batch::UploadOptions;
-use maxcompute_tunnel::Compression;
+use maxcompute_tunnel::{Compression, UploadOptions};
 use tokio::time::Instant;
 
 use super::encode::{Block, PartitionBatch};

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maxcompute_tunnel::{PartitionSpec, RecordEncoder, TableSchema};
+use maxcompute_tunnel::codec::RecordEncoder;
+use maxcompute_tunnel::{PartitionSpec, TableSchema};
 
 use crate::convert::Converter;
 use crate::event::{KafkaEvent, KafkaRecord};

@@ -31,7 +31,7 @@ pub use writer::{Durable, DynTableWriter, TableWriter, WriteFailure, Written};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maxcompute_tunnel::CredentialProvider;
+use maxcompute_tunnel::auth::CredentialProvider;
 use tokio::time::Instant;
 
 use crate::config::SinkConfig;

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use maxcompute_tunnel::{ClientConfig, CredentialProvider, RetryConfig, TunnelClient};
+use maxcompute_tunnel::auth::CredentialProvider;
+use maxcompute_tunnel::{ClientConfig, RetryConfig, TunnelClient};
 use tokio::time::Instant;
 
 use super::batch::BatchWriter;

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use maxcompute_tunnel::stream::{StreamOptions, StreamSession};
-use maxcompute_tunnel::{Compression, PartitionSpec};
+use maxcompute_tunnel::{Compression, PartitionSpec, StreamOptions, StreamSession};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 

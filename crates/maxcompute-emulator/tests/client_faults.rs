@@ -19,10 +19,10 @@ use client_support::{
 use maxcompute_emulator::faults::PendingFault;
 use maxcompute_emulator::{FaultAction, FaultKind};
 use maxcompute_tunnel::auth::{StsClient, StsCredentialProvider, StsError};
-use maxcompute_tunnel::batch::{SessionStatus, UploadOptions, UploadSession};
-use maxcompute_tunnel::error::TransportKind;
-use maxcompute_tunnel::stream::{StreamOptions, StreamSession};
-use maxcompute_tunnel::{Compression, Error, TunnelClient, Value};
+use maxcompute_tunnel::{
+    Compression, Error, SessionStatus, StreamOptions, StreamSession, TransportKind, TunnelClient,
+    UploadOptions, UploadSession, Value,
+};
 use tokio::time::Instant;
 
 const PARTITION: &str = "pt=f";

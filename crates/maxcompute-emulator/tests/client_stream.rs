@@ -6,8 +6,7 @@ mod client_support;
 
 use client_support::{encode, event_rows, service_error, Env, EVENTS_DDL, FLAT_DDL};
 use http::StatusCode;
-use maxcompute_tunnel::stream::{Slot, StreamOptions};
-use maxcompute_tunnel::{Column, Compression, TableSchema, TypeInfo, Value};
+use maxcompute_tunnel::{Column, Compression, Slot, StreamOptions, TableSchema, TypeInfo, Value};
 
 fn events_schema(partitioned: bool) -> TableSchema {
     TableSchema::new(

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use client_support::{encode, event_rows, upload_and_commit, Env, EVENTS_DDL};
 use http::StatusCode;
-use maxcompute_tunnel::auth::{StsClient, StsCredentialProvider};
-use maxcompute_tunnel::batch::UploadOptions;
-use maxcompute_tunnel::stream::StreamOptions;
-use maxcompute_tunnel::{Compression, Credentials, Error, StaticCredentialProvider, TunnelClient};
+use maxcompute_tunnel::auth::{
+    Credentials, StaticCredentialProvider, StsClient, StsCredentialProvider,
+};
+use maxcompute_tunnel::{Compression, Error, StreamOptions, TunnelClient, UploadOptions};
 
 #[tokio::test]
 async fn sts_credentials_sign_rest_batch_and_stream_requests() {

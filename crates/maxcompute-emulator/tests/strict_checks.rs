@@ -503,7 +503,7 @@ async fn batch_upload_commit_and_download_round_trip() {
         )
         .await;
     assert_eq!(data.status, 200);
-    let rows = maxcompute_tunnel::decode_stream(&schema, &data.body).unwrap();
+    let rows = maxcompute_tunnel::codec::decode_stream(&schema, &data.body).unwrap();
     assert_eq!(rows, expected[1..].to_vec());
     env.get(
         TABLE,

@@ -14,14 +14,12 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use maxcompute_emulator::config::{DEFAULT_ACCESS_ID, DEFAULT_ACCESS_KEY, DEFAULT_PROJECT};
 use maxcompute_emulator::{start, EmulatorConfig, EmulatorHandle, FaultAction, FaultKind};
-use maxcompute_tunnel::auth::sts::role_arn;
 use maxcompute_tunnel::auth::{
-    AssumeRoleConfig, Clock, CredentialProvider, Credentials, StsClient, StsCredentialProvider,
-    StsError, StsFailure,
+    role_arn, AssumeRoleConfig, Clock, CredentialProvider, Credentials, StsClient,
+    StsCredentialProvider, StsError, StsFailure,
 };
-use maxcompute_tunnel::batch::UploadOptions;
 use maxcompute_tunnel::codec::RecordEncoder;
-use maxcompute_tunnel::{ClientConfig, Compression, TunnelClient, Value};
+use maxcompute_tunnel::{ClientConfig, Compression, TunnelClient, UploadOptions, Value};
 use tracing_subscriber::fmt::MakeWriter;
 
 const ACCOUNT_ID: &str = "1234567890";

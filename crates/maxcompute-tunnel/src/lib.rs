@@ -1,27 +1,26 @@
-//! A MaxCompute (ODPS) Tunnel client: request signing, the record codec, and batch and stream
-//! upload sessions. It knows nothing of Lambda or Kafka.
+#![doc = include_str!("../README.md")]
 
 pub mod auth;
-pub mod batch;
-pub mod client;
 pub mod codec;
-pub mod compress;
-pub mod error;
-pub mod partition_spec;
-pub mod retry;
-pub mod schema;
-pub mod stream;
-pub mod types;
 pub mod upsert;
-pub mod value;
 
-pub use auth::{CredentialProvider, Credentials, StaticCredentialProvider};
-pub use client::{ClientConfig, Endpoint, RequestSpec, Service, TunnelClient};
-pub use codec::{decode_stream, DecodeError, EncodeError, RecordEncoder};
+mod batch;
+mod client;
+mod compress;
+mod error;
+mod partition_spec;
+mod percent;
+mod schema;
+mod stream;
+mod types;
+mod value;
+
+pub use batch::{SessionStatus, UploadOptions, UploadSession, UploadSessionInfo};
+pub use client::{ClientConfig, Endpoint, RetryConfig, TunnelClient};
 pub use compress::Compression;
-pub use error::{Error, ServiceError};
-pub use partition_spec::PartitionSpec;
-pub use retry::RetryConfig;
+pub use error::{Error, ServiceError, TransportKind};
+pub use partition_spec::{PartitionSpec, PartitionSpecError};
 pub use schema::{Column, SchemaError, TableSchema};
+pub use stream::{Slot, StreamOptions, StreamSession, StreamSessionInfo};
 pub use types::{TypeInfo, TypeParseError};
 pub use value::Value;

@@ -1,5 +1,6 @@
-//! Partition specs as the tunnel wants them: `k1=v1,k2=v2`, no quotes, no spaces
-//! (tunnel-protocol.md §2.5).
+//! Partition specs as the tunnel wants them: `k1=v1,k2=v2`, no quotes, no spaces (pyodps
+//! `odps/types.py` `PartitionSpec`, the Java SDK's
+//! `odps-sdk-commons/src/main/java/com/aliyun/odps/PartitionSpec.java`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,11 +51,6 @@ impl PartitionSpec {
         }
         Ok(PartitionSpec { parts })
     }
-
-    /// The `(key, value)` pairs in order.
-    pub fn parts(&self) -> &[(String, String)] {
-        &self.parts
-    }
 }
 
 impl FromStr for PartitionSpec {
@@ -98,7 +94,7 @@ mod tests {
     fn normalises_quotes_and_spaces() {
         let spec: PartitionSpec = " pt = 'p1' , dt=\"2024\"".parse().unwrap();
         assert_eq!(spec.to_string(), "pt=p1,dt=2024");
-        assert_eq!(spec.parts()[1], ("dt".to_string(), "2024".to_string()));
+        assert_eq!(spec.parts[1], ("dt".to_string(), "2024".to_string()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Stream upload sessions (tunnel-protocol.md §4): every successful pack is durable and visible
-//! on return; there is no commit.
+//! Stream upload sessions: every successful pack is durable and visible on return; there is no
+//! commit (pyodps `odps/tunnel/tabletunnel.py` `TableStreamUploadSession`, the Java SDK's
+//! `odps-sdk-core/src/main/java/com/aliyun/odps/tunnel/impl/StreamUploadSessionImpl.java`).
 //!
 //! Packs go round-robin over the session's slots from a random start. Each answer names the
 //! slot count and the server that took the pack: a changed count means the server re-sharded, so
@@ -10,21 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+use http::header::{HeaderMap, HeaderValue};
 use http::Method;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::client::{RequestSpec, Service, TunnelClient};
+use crate::client::{Endpoint, RequestSpec, Service, TunnelClient};
 use crate::compress::Compression;
 use crate::error::Error;
 use crate::partition_spec::PartitionSpec;
 use crate::schema::TableSchema;
 
 /// Header naming the number of slots (request: as the client knows it; answer: as it is now).
-pub const SLOT_NUM_HEADER: &str = "odps-tunnel-slot-num";
+const SLOT_NUM_HEADER: &str = "odps-tunnel-slot-num";
 /// Header naming the slot's server (`ip:port`).
-pub const ROUTED_SERVER_HEADER: &str = "odps-tunnel-routed-server";
+const ROUTED_SERVER_HEADER: &str = "odps-tunnel-routed-server";
 
 /// Options of [`TunnelClient::create_stream_session`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +67,7 @@ struct StreamJson {
 
 impl StreamSessionInfo {
     /// Parses a stream session JSON body.
-    pub fn from_json(operation: &str, body: &[u8]) -> Result<StreamSessionInfo, Error> {
+    fn from_json(operation: &str, body: &[u8]) -> Result<StreamSessionInfo, Error> {
         let parsed: StreamJson = serde_json::from_slice(body)
             .map_err(|e| Error::protocol(operation, format!("bad stream session JSON: {e}")))?;
         if parsed.slots.is_empty() {
@@ -118,22 +119,15 @@ fn stream_resource(client: &TunnelClient, table: &str) -> String {
     format!("{}/streams", client.table_resource(table))
 }
 
-fn with_partition(spec: RequestSpec, partition: Option<&PartitionSpec>) -> RequestSpec {
-    match partition {
-        Some(p) => spec.query("partition", p.to_string()),
-        None => spec,
-    }
-}
-
 /// `POST …/streams[?partition=…][&create_partition]` with optional `odps-tunnel-slot-num`.
-pub fn create_request(client: &TunnelClient, table: &str, options: &StreamOptions) -> RequestSpec {
+fn create_request(client: &TunnelClient, table: &str, options: &StreamOptions) -> RequestSpec {
     let mut spec = RequestSpec::new(
         Method::POST,
         Service::Tunnel,
         stream_resource(client, table),
         format!("create stream session for table {table}"),
-    );
-    spec = with_partition(spec, options.partition.as_ref());
+    )
+    .partition(options.partition.as_ref());
     if options.create_partition {
         spec = spec.query("create_partition", "");
     }
@@ -144,36 +138,36 @@ pub fn create_request(client: &TunnelClient, table: &str, options: &StreamOption
 }
 
 /// `GET …/streams?uploadid=<name>[&partition=…]`.
-pub fn reload_request(
+fn reload_request(
     client: &TunnelClient,
     table: &str,
     partition: Option<&PartitionSpec>,
     session_name: &str,
 ) -> RequestSpec {
-    let spec = RequestSpec::new(
+    RequestSpec::new(
         Method::GET,
         Service::Tunnel,
         stream_resource(client, table),
         format!("reload stream session {session_name}"),
     )
-    .query("uploadid", session_name);
-    with_partition(spec, partition)
+    .query("uploadid", session_name)
+    .partition(partition)
 }
 
 /// Everything a pack PUT needs besides the client.
 #[derive(Debug, Clone)]
-pub struct PackTarget<'a> {
-    pub table: &'a str,
-    pub partition: Option<&'a PartitionSpec>,
-    pub session_name: &'a str,
-    pub schema_version: Option<i64>,
-    pub slot: &'a Slot,
-    pub slot_count: usize,
+struct PackTarget<'a> {
+    table: &'a str,
+    partition: Option<&'a PartitionSpec>,
+    session_name: &'a str,
+    schema_version: Option<i64>,
+    slot: &'a Slot,
+    slot_count: usize,
 }
 
 /// `PUT …/streams?uploadid=<name>&slotid=<id>[&partition=…][&schema_version=N][&record_count=n]`
 /// with `odps-tunnel-slot-num` and `odps-tunnel-routed-server`.
-pub fn write_request(
+fn write_request(
     client: &TunnelClient,
     target: &PackTarget<'_>,
     body: Bytes,
@@ -193,30 +187,23 @@ pub fn write_request(
         operation,
     )
     .query("uploadid", target.session_name)
-    .query("slotid", target.slot.id.clone());
-    spec = with_partition(spec, target.partition);
+    .query("slotid", target.slot.id.clone())
+    .partition(target.partition);
     if let Some(version) = target.schema_version {
         spec = spec.query("schema_version", version.to_string());
     }
     if let Some(count) = record_count {
         spec = spec.query("record_count", count.to_string());
     }
-    spec = spec
+    Ok(spec
         .header(SLOT_NUM_HEADER, HeaderValue::from(target.slot_count))
         .header(ROUTED_SERVER_HEADER, server)
-        .body(body);
-    if let Some(encoding) = compression.content_encoding() {
-        spec = spec.header(
-            CONTENT_ENCODING.as_str(),
-            HeaderValue::from_static(encoding),
-        );
-    }
-    Ok(spec)
+        .body(body, compression))
 }
 
 /// What a pack answer's routing headers ask of the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteChange {
+enum RouteChange {
     /// Same slot count and server.
     None,
     /// Same slot count, the slot moved to this server.
@@ -226,7 +213,7 @@ pub enum RouteChange {
 }
 
 /// Reads the mandatory routing headers of a pack answer.
-pub fn route_change(headers: &HeaderMap, slot: &Slot, slot_count: usize) -> RouteChange {
+fn route_change(headers: &HeaderMap, slot: &Slot, slot_count: usize) -> RouteChange {
     let count = headers
         .get(SLOT_NUM_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -252,12 +239,17 @@ struct State {
 ///
 /// ```no_run
 /// # async fn run(client: maxcompute_tunnel::TunnelClient, pack: Vec<u8>) -> Result<(), maxcompute_tunnel::Error> {
-/// use maxcompute_tunnel::stream::StreamOptions;
-/// use maxcompute_tunnel::Compression;
+/// use maxcompute_tunnel::{Compression, Slot, StreamOptions, StreamSessionInfo};
 ///
 /// let session = client.create_stream_session("events", &StreamOptions::default(), None).await?;
 /// // `pack` is a record stream from `RecordEncoder` over `session.schema()`.
 /// session.write_pack(pack.into(), Compression::Deflate, Some(100), None).await?;
+/// // Writes follow the server's re-sharding by themselves; a reload just reads it now.
+/// session.reload(None).await?;
+/// let info: StreamSessionInfo = session.info();
+/// for Slot { id, server } in &info.slots {
+///     println!("{} slot {id} on {server}", info.session_name);
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -278,9 +270,9 @@ impl TunnelClient {
         deadline: Option<Instant>,
     ) -> Result<StreamSession, Error> {
         let spec = create_request(self, table, options);
-        let operation = spec.operation.clone();
-        let response = self.send(spec, deadline).await?;
-        let info = StreamSessionInfo::from_json(&operation, &response.body)?;
+        let info = self
+            .send_and_read(spec, deadline, StreamSessionInfo::from_json)
+            .await?;
         tracing::info!(
             table,
             session = %info.session_name,
@@ -315,7 +307,7 @@ impl StreamSession {
         self.state().info.clone()
     }
 
-    pub fn session_name(&self) -> String {
+    fn session_name(&self) -> String {
         self.state().info.session_name.clone()
     }
 
@@ -338,9 +330,11 @@ impl StreamSession {
     /// Re-reads the session (slots and schema).
     pub async fn reload(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let spec = self.reload_spec();
-        let operation = spec.operation.clone();
-        let response = self.client.send(spec, deadline).await?;
-        self.install(StreamSessionInfo::from_json(&operation, &response.body)?);
+        let info = self
+            .client
+            .send_and_read(spec, deadline, StreamSessionInfo::from_json)
+            .await?;
+        self.install(info);
         Ok(())
     }
 
@@ -361,13 +355,11 @@ impl StreamSession {
         record_count: Option<u64>,
         deadline: Option<Instant>,
     ) -> Result<(), Error> {
-        let wire = match compression {
-            Compression::None => body,
-            other => Bytes::from(other.compress(&body)),
-        };
+        let wire = compression.encode_body(body);
         let endpoint = self.client.tunnel_endpoint(deadline).await?;
         let operation = format!("write pack to stream session {}", self.session_name());
         self.client
+            .sender()
             .with_retry(&operation, deadline, || {
                 let (wire, endpoint) = (wire.clone(), &endpoint);
                 async move {
@@ -396,7 +388,12 @@ impl StreamSession {
                     };
                     let spec =
                         write_request(&self.client, &target, wire, compression, record_count)?;
-                    match self.client.send_once(endpoint, &spec, deadline).await {
+                    match self
+                        .client
+                        .sender()
+                        .send_once(endpoint, &spec, deadline)
+                        .await
+                    {
                         Ok(response) => {
                             self.apply_route(&response.headers, &slot, slot_count);
                             Ok(())
@@ -416,11 +413,15 @@ impl StreamSession {
     /// One reload request, inside the caller's retry loop.
     async fn reload_once(
         &self,
-        endpoint: &crate::client::Endpoint,
+        endpoint: &Endpoint,
         deadline: Option<Instant>,
     ) -> Result<(), Error> {
         let spec = self.reload_spec();
-        let response = self.client.send_once(endpoint, &spec, deadline).await?;
+        let response = self
+            .client
+            .sender()
+            .send_once(endpoint, &spec, deadline)
+            .await?;
         self.install(StreamSessionInfo::from_json(
             &spec.operation,
             &response.body,
@@ -443,5 +444,148 @@ impl StreamSession {
                 self.needs_reload.store(true, Ordering::Release);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::test_support::{assert_signature_verifies, client_with, creds, prepared};
+
+    #[test]
+    fn stream_requests_carry_the_routing_headers() {
+        let client = client_with(|c| c);
+        let options = StreamOptions {
+            partition: Some("pt=1".parse().unwrap()),
+            create_partition: true,
+            slot_num: Some(4),
+        };
+        let create = create_request(&client, "flat", &options);
+        let p = prepared(&client, &create, &creds());
+        assert_eq!(p.method, Method::POST);
+        assert_eq!(
+            p.url,
+            "http://127.0.0.1:8080/projects/proj/tables/flat/streams?partition=pt%3D1&create_partition&curr_project=proj"
+        );
+        assert_eq!(p.headers["odps-tunnel-slot-num"], "4");
+        assert_signature_verifies(&p, "", "test-secret");
+
+        let slot = Slot {
+            id: "3".into(),
+            server: "10.0.0.7:8080".into(),
+        };
+        let partition: PartitionSpec = "pt=1".parse().unwrap();
+        let target = PackTarget {
+            table: "flat",
+            partition: Some(&partition),
+            session_name: "S1",
+            schema_version: Some(0),
+            slot: &slot,
+            slot_count: 4,
+        };
+        let write = write_request(
+            &client,
+            &target,
+            Bytes::from_static(b"pack"),
+            Compression::Deflate,
+            Some(10),
+        )
+        .unwrap();
+        let p = prepared(&client, &write, &creds());
+        assert_eq!(p.method, Method::PUT);
+        assert_eq!(
+            p.url,
+            "http://127.0.0.1:8080/projects/proj/tables/flat/streams?uploadid=S1&slotid=3&partition=pt%3D1&schema_version=0&record_count=10&curr_project=proj"
+        );
+        assert_eq!(p.headers["odps-tunnel-slot-num"], "4");
+        assert_eq!(p.headers["odps-tunnel-routed-server"], "10.0.0.7:8080");
+        assert_eq!(p.headers["content-type"], "application/octet-stream");
+        assert_eq!(p.headers["content-encoding"], "deflate");
+        assert_signature_verifies(&p, "", "test-secret");
+
+        let reload = reload_request(&client, "flat", None, "S1");
+        let p = prepared(&client, &reload, &creds());
+        assert_eq!(p.method, Method::GET);
+        assert_eq!(
+            p.url,
+            "http://127.0.0.1:8080/projects/proj/tables/flat/streams?uploadid=S1&curr_project=proj"
+        );
+    }
+
+    const STREAM: &str = r#"{
+  "session_name": "S-1",
+  "status": "normal",
+  "slots": [[0, "10.0.0.1:80"], [1, "10.0.0.2:80"]],
+  "schema": {"columns": [{"name": "v", "type": "string"}], "partitionKeys": []},
+  "schema_version": 3,
+  "quota_name": "",
+  "compress_mode": "",
+  "file_format": ""
+}"#;
+
+    #[test]
+    fn parses_stream_session_json() {
+        let info = StreamSessionInfo::from_json("create", STREAM.as_bytes()).unwrap();
+        assert_eq!(info.session_name, "S-1");
+        assert_eq!(
+            info.slots,
+            vec![
+                Slot {
+                    id: "0".into(),
+                    server: "10.0.0.1:80".into()
+                },
+                Slot {
+                    id: "1".into(),
+                    server: "10.0.0.2:80".into()
+                },
+            ]
+        );
+        assert_eq!(info.schema_version, Some(3));
+        assert_eq!(info.schema.columns[0].name, "v");
+    }
+
+    #[test]
+    fn stream_session_needs_usable_slots() {
+        let no_slots = STREAM.replace(r#"[[0, "10.0.0.1:80"], [1, "10.0.0.2:80"]]"#, "[]");
+        let err = StreamSessionInfo::from_json("create", no_slots.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("no slots"), "{err}");
+        let bad_server = STREAM.replace("10.0.0.2:80", "10.0.0.2");
+        let err = StreamSessionInfo::from_json("create", bad_server.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("not ip:port"), "{err}");
+    }
+
+    fn route_headers(count: &str, server: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(SLOT_NUM_HEADER, HeaderValue::from_str(count).unwrap());
+        h.insert(ROUTED_SERVER_HEADER, HeaderValue::from_str(server).unwrap());
+        h
+    }
+
+    #[test]
+    fn routing_headers_decide_between_nothing_move_and_reload() {
+        let slot = Slot {
+            id: "1".into(),
+            server: "10.0.0.2:80".into(),
+        };
+        assert_eq!(
+            route_change(&route_headers("2", "10.0.0.2:80"), &slot, 2),
+            RouteChange::None
+        );
+        assert_eq!(
+            route_change(&route_headers("2", "10.0.0.9:80"), &slot, 2),
+            RouteChange::Moved("10.0.0.9:80".into())
+        );
+        assert_eq!(
+            route_change(&route_headers("3", "10.0.0.2:80"), &slot, 2),
+            RouteChange::Reload
+        );
+        assert_eq!(
+            route_change(&route_headers("x", "10.0.0.2:80"), &slot, 2),
+            RouteChange::Reload
+        );
+        assert_eq!(
+            route_change(&HeaderMap::new(), &slot, 2),
+            RouteChange::Reload
+        );
     }
 }

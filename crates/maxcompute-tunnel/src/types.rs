@@ -61,18 +61,6 @@ impl TypeInfo {
         }
         Ok(ty)
     }
-
-    /// True for the types whose values are written with a length prefix of raw bytes.
-    pub fn is_string_like(&self) -> bool {
-        matches!(
-            self,
-            TypeInfo::String
-                | TypeInfo::Varchar(_)
-                | TypeInfo::Char(_)
-                | TypeInfo::Binary
-                | TypeInfo::Json
-        )
-    }
 }
 
 impl fmt::Display for TypeInfo {

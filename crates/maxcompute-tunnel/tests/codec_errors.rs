@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use maxcompute_tunnel::codec::{
-    decode_stream, decode_stream_with, decode_stream_with_limit, ColumnRef, DecodeError,
-    DecodeOptions, EncodeError, InvalidUtf8, RecordEncoder,
+    decode_stream, decode_stream_with, ColumnRef, DecodeError, DecodeOptions, EncodeError,
+    InvalidUtf8, RecordEncoder,
 };
 use maxcompute_tunnel::{Column, TableSchema, TypeInfo, Value};
 
@@ -614,8 +614,12 @@ fn field_too_large() {
     let mut raw = Raw::default();
     raw.field(1, 2).string(b"hello").end_record().footer();
     let schema = schema(&["binary"]);
+    let limit = |max_field_size| DecodeOptions {
+        max_field_size,
+        ..DecodeOptions::default()
+    };
     assert_eq!(
-        decode_stream_with_limit(&schema, &raw.done(), 4),
+        decode_stream_with(&schema, &raw.done(), &limit(4)),
         Err(DecodeError::FieldTooLarge {
             record: 0,
             column: col(1),
@@ -623,7 +627,7 @@ fn field_too_large() {
             max: 4
         })
     );
-    assert!(decode_stream_with_limit(&schema, &raw.done(), 5).is_ok());
+    assert!(decode_stream_with(&schema, &raw.done(), &limit(5)).is_ok());
 }
 
 /// Writes the fields of one record into a hand-built stream.

@@ -1,5 +1,6 @@
-//! Known-answer tests: every golden vector of tunnel-protocol.md §5.6, encoded (canonical form)
-//! and decoded (canonical and pyodps-Cython forms).
+//! Known-answer tests: record streams pyodps 0.13.2 writes for the schemas below, encoded
+//! (canonical form, as its pure-Python writer emits them) and decoded (canonical and Cython
+//! forms).
 
 use std::sync::Arc;
 

@@ -10,8 +10,9 @@
 //! pyodps's body does.
 
 use maxcompute_tunnel::codec::decode_stream;
+use maxcompute_tunnel::codec::{EncodeError, RecordEncoder};
 use maxcompute_tunnel::upsert::{KeyHasher, LayoutError, Operation, UpsertLayout, HIDDEN_COLUMNS};
-use maxcompute_tunnel::{Column, EncodeError, RecordEncoder, TableSchema, TypeInfo, Value};
+use maxcompute_tunnel::{Column, TableSchema, TypeInfo, Value};
 
 /// The record's fields: topic, partition 0, offset 1, payload, `__operation` = 85 and an empty
 /// `__value_cols`; `__version`, `__app_version` and `__key_cols` are NULL, so absent.

@@ -3,7 +3,7 @@
 //! security token and have not expired.
 //!
 //! The endpoint verifies the caller's permanent AccessKey signature exactly as the real service
-//! does (see `maxcompute_tunnel::auth::rpc`) and answers with the real JSON shapes and error
+//! does (see `maxcompute_tunnel::auth`) and answers with the real JSON shapes and error
 //! codes (STS API reference, "AssumeRole", and the RPC common error codes). Its parts:
 //!
 //! * `rpc`: the RPC call (parameters from the query and a form body, the common parameters,

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
-use maxcompute_tunnel::auth::rpc::{rpc_signature, rpc_string_to_sign};
+use maxcompute_tunnel::auth::{rpc_signature, rpc_string_to_sign};
 use serde_json::json;
 
 /// The STS API version this endpoint implements.

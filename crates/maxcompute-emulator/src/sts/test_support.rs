@@ -2,7 +2,7 @@
 
 use axum::http::Method;
 use chrono::Utc;
-use maxcompute_tunnel::auth::rpc::{rpc_signature, rpc_string_to_sign};
+use maxcompute_tunnel::auth::{rpc_signature, rpc_string_to_sign};
 use serde_json::Value;
 
 use super::rpc::{Params, RpcError, API_VERSION};
@@ -96,8 +96,8 @@ pub fn encode(params: &[(String, String)]) -> String {
         .map(|(k, v)| {
             format!(
                 "{}={}",
-                maxcompute_tunnel::auth::rpc::pop_percent_encode(k),
-                maxcompute_tunnel::auth::rpc::pop_percent_encode(v)
+                maxcompute_tunnel::auth::pop_percent_encode(k),
+                maxcompute_tunnel::auth::pop_percent_encode(v)
             )
         })
         .collect::<Vec<_>>()

@@ -10,14 +10,13 @@ use bytes::Bytes;
 use maxcompute_emulator::config::{DEFAULT_ACCESS_ID, DEFAULT_ACCESS_KEY, DEFAULT_PROJECT};
 use maxcompute_emulator::faults::PendingFault;
 use maxcompute_emulator::{start, EmulatorConfig, EmulatorHandle};
-use maxcompute_tunnel::auth::sts::role_arn;
-use maxcompute_tunnel::auth::{AssumeRoleConfig, CredentialProvider};
-use maxcompute_tunnel::batch::UploadOptions;
+use maxcompute_tunnel::auth::{
+    role_arn, AssumeRoleConfig, CredentialProvider, Credentials, StaticCredentialProvider,
+};
 use maxcompute_tunnel::codec::RecordEncoder;
-use maxcompute_tunnel::error::TransportKind;
 use maxcompute_tunnel::{
-    ClientConfig, Compression, Credentials, Error, RetryConfig, StaticCredentialProvider,
-    TableSchema, TunnelClient, Value,
+    ClientConfig, Compression, Error, RetryConfig, TableSchema, TransportKind, TunnelClient,
+    UploadOptions, Value,
 };
 
 pub const PROJECT: &str = DEFAULT_PROJECT;

@@ -5,17 +5,26 @@
 //! security token expired, so a refreshing provider (STS AssumeRole) can fetch new ones.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-/// A boxed, sendable future, so the provider trait stays object safe without `async_trait`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use futures::future::BoxFuture;
 
 /// An AccessKey pair, optionally with an STS security token.
 ///
 /// `Debug` and `Display` print the AccessKeyId only; the secret and the token are redacted so they
-/// cannot leak through logs or error messages.
+/// cannot leak through logs or error messages. Only the accessors hand them out.
+///
+/// ```
+/// use maxcompute_tunnel::auth::Credentials;
+///
+/// let sts = Credentials::new("STS.id", "temporary-secret").with_security_token("token");
+/// assert_eq!(format!("{sts:?}"), r#"Credentials { access_id: "STS.id", access_key_secret: "******", security_token: Some("******") }"#);
+/// assert_eq!(sts.to_string(), "STS credentials for STS.id");
+/// assert_eq!(
+///     (sts.access_id(), sts.access_key_secret(), sts.security_token()),
+///     ("STS.id", "temporary-secret", Some("token"))
+/// );
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     access_id: String,
@@ -91,7 +100,7 @@ pub struct CredentialError {
 
 impl CredentialError {
     /// A permanent failure (bad configuration, no permission, unknown role).
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         CredentialError {
             message: message.into(),
             source: None,
@@ -100,7 +109,7 @@ impl CredentialError {
     }
 
     /// A failure that may pass on its own (credential endpoint unreachable or overloaded).
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub(crate) fn transient(message: impl Into<String>) -> Self {
         CredentialError {
             retryable: true,
             ..CredentialError::new(message)
@@ -108,7 +117,10 @@ impl CredentialError {
     }
 
     /// Attaches the underlying cause.
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         self.source = Some(Box::new(source));
         self
     }
@@ -123,6 +135,19 @@ impl CredentialError {
 ///
 /// Implementations should be cheap to call on every request (cache the current value) and must
 /// share one refresh between concurrent callers.
+///
+/// The client asks before every request. Asking once at start-up makes a bad AccessKey or role
+/// show there rather than in the first write:
+///
+/// ```no_run
+/// # async fn run(provider: std::sync::Arc<dyn maxcompute_tunnel::auth::CredentialProvider>) {
+/// match provider.credentials().await {
+///     Ok(credentials) => println!("signing as {credentials}"),
+///     Err(e) if e.is_retryable() => println!("credentials unavailable for now: {e}"),
+///     Err(e) => panic!("fix the credential configuration: {e}"),
+/// }
+/// # }
+/// ```
 pub trait CredentialProvider: Send + Sync + fmt::Debug {
     /// The credentials to sign the next request with.
     fn credentials(&self) -> BoxFuture<'_, Result<Arc<Credentials>, CredentialError>>;

@@ -1,17 +1,20 @@
-//! Credentials and the ODPS request signature (tunnel-protocol.md §1).
+//! Credentials and request signatures: the ODPS signature of every MaxCompute request, and STS
+//! AssumeRole (signed with Alibaba's RPC signature) for temporary credentials.
 
+mod clock;
 mod credential;
-pub mod rpc;
+mod rpc;
 mod signer;
-pub mod sts;
-pub mod token_cache;
+mod sts;
+mod token_cache;
 
-pub use credential::{
-    BoxFuture, CredentialError, CredentialProvider, Credentials, StaticCredentialProvider,
-};
+#[cfg(feature = "testing")]
+pub use clock::Clock;
+pub use credential::{CredentialError, CredentialProvider, Credentials, StaticCredentialProvider};
+pub use rpc::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
 pub use signer::{
-    authorization_header, canonical_string, format_date, parse_authorization_header, sign_request,
-    signature_v2, SignError, STS_TOKEN_HEADER,
+    canonical_string, parse_authorization_header, sign_request, signature_v2, SignError,
+    STS_TOKEN_HEADER,
 };
-pub use sts::{AssumeRoleConfig, StsClient, StsError, StsFailure, TemporaryCredentials};
-pub use token_cache::{Clock, StsCredentialProvider, SystemClock};
+pub use sts::{role_arn, AssumeRoleConfig, StsClient, StsError, StsFailure, TemporaryCredentials};
+pub use token_cache::StsCredentialProvider;

@@ -10,21 +10,14 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
 
-/// Everything except the RFC 3986 unreserved characters `A-Z a-z 0-9 - _ . ~` is escaped, in
-/// upper-case hex. This is Alibaba's POP rule: unlike `application/x-www-form-urlencoded`, a
-/// space becomes `%20` (never `+`), `*` becomes `%2A` and `~` stays literal.
-const POP_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+use crate::percent;
 
-/// Percent-encodes `text` (as UTF-8) following Alibaba's POP rules.
+/// Percent-encodes `text` (as UTF-8) following Alibaba's POP rules: everything except the RFC 3986
+/// unreserved characters is escaped, a space as `%20`, `*` as `%2A`, `~` kept.
 pub fn pop_percent_encode(text: &str) -> String {
-    utf8_percent_encode(text, POP_ENCODE_SET).to_string()
+    percent::encode(text).to_string()
 }
 
 /// Builds the string to sign: `METHOD&%2F&` + encode(canonicalized query).
@@ -55,6 +48,34 @@ pub fn rpc_string_to_sign(method: &str, params: &[(String, String)]) -> String {
 ///
 /// The trailing `&` on the key is the (empty) token-secret slot inherited from OAuth 1.0; the
 /// docs' formula omits it but their worked example and every official SDK include it.
+///
+/// Alibaba's published example, sent as a query string:
+///
+/// ```
+/// use maxcompute_tunnel::auth::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
+///
+/// let mut params: Vec<(String, String)> = [
+///     ("AccessKeyId", "testid"),
+///     ("Action", "DescribeRegions"),
+///     ("Format", "XML"),
+///     ("SignatureMethod", "HMAC-SHA1"),
+///     ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
+///     ("SignatureVersion", "1.0"),
+///     ("Timestamp", "2016-02-23T12:46:24Z"),
+///     ("Version", "2014-05-26"),
+/// ]
+/// .map(|(k, v)| (k.to_owned(), v.to_owned()))
+/// .into();
+/// let signature = rpc_signature("testsecret", &rpc_string_to_sign("GET", &params));
+/// assert_eq!(signature, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+/// params.push(("Signature".to_owned(), signature));
+/// let query: Vec<String> = params
+///     .iter()
+///     .map(|(k, v)| format!("{}={}", pop_percent_encode(k), pop_percent_encode(v)))
+///     .collect();
+/// assert_eq!(query[6], "Timestamp=2016-02-23T12%3A46%3A24Z");
+/// assert_eq!(query[8], "Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D");
+/// ```
 pub fn rpc_signature(secret: &str, string_to_sign: &str) -> String {
     let mut key = Vec::with_capacity(secret.len() + 1);
     key.extend_from_slice(secret.as_bytes());
@@ -121,12 +142,16 @@ mod tests {
 
     #[test]
     fn pop_encoding_rules() {
-        assert_eq!(pop_percent_encode("a b"), "a%20b");
-        assert_eq!(pop_percent_encode("a*b"), "a%2Ab");
-        assert_eq!(pop_percent_encode("a~b-_."), "a~b-_.");
-        assert_eq!(pop_percent_encode("a+b/c:d=e&f"), "a%2Bb%2Fc%3Ad%3De%26f");
-        assert_eq!(pop_percent_encode("é"), "%C3%A9");
-        assert_eq!(pop_percent_encode("!'()"), "%21%27%28%29");
+        for (text, encoded) in [
+            ("a b", "a%20b"),
+            ("a*b", "a%2Ab"),
+            ("a~b-_.", "a~b-_."),
+            ("a+b/c:d=e&f", "a%2Bb%2Fc%3Ad%3De%26f"),
+            ("é", "%C3%A9"),
+            ("!'()", "%21%27%28%29"),
+        ] {
+            assert_eq!(pop_percent_encode(text), encoded, "{text}");
+        }
     }
 
     /// A role ARN and session name as our STS client sends them. The expected value was

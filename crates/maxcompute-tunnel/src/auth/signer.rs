@@ -1,4 +1,4 @@
-//! ODPS request signature v2 (tunnel-protocol.md §1), the same for API and tunnel requests.
+//! ODPS request signature v2, the same for API and tunnel requests.
 //!
 //! Specification: <https://help.aliyun.com/zh/maxcompute/user-guide/signature-method> and the three
 //! official SDKs (pyodps `accounts.py` `BaseAccount._build_canonical_str`, java
@@ -31,7 +31,7 @@ pub enum SignError {
     InvalidHeaderValue { header: &'static str },
 }
 
-/// §1.1: the string to sign.
+/// The string to sign.
 ///
 /// `resource` is the URL path relative to the endpoint (the endpoint's own path prefix such as
 /// `/api` removed), already URL-decoded. `query` holds the decoded `(name, value)` pairs; an empty
@@ -102,7 +102,7 @@ pub fn canonical_string(
     out
 }
 
-/// §1.2: `base64(HMAC-SHA1(secret, canonical))`.
+/// The signature: `base64(HMAC-SHA1(secret, canonical))`.
 pub fn signature_v2(secret: &str, canonical: &str) -> String {
     let mut mac =
         Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
@@ -111,7 +111,7 @@ pub fn signature_v2(secret: &str, canonical: &str) -> String {
 }
 
 /// The `Authorization` header value: `ODPS <access_id>:<signature>`.
-pub fn authorization_header(access_id: &str, signature: &str) -> String {
+fn authorization_header(access_id: &str, signature: &str) -> String {
     format!("ODPS {access_id}:{signature}")
 }
 
@@ -126,8 +126,8 @@ pub fn parse_authorization_header(value: &str) -> Option<(&str, &str)> {
     Some((id, signature))
 }
 
-/// §1.4: the `Date` header, RFC 1123 in GMT (`Mon, 01 Jan 2024 00:00:00 GMT`).
-pub fn format_date(now: DateTime<Utc>) -> String {
+/// The `Date` header, RFC 1123 in GMT (`Mon, 01 Jan 2024 00:00:00 GMT`).
+fn format_date(now: DateTime<Utc>) -> String {
     now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
@@ -135,15 +135,27 @@ pub fn format_date(now: DateTime<Utc>) -> String {
 /// `authorization-sts-token`. All other headers must already be set, since `x-odps-*`,
 /// `Content-Type` and `Content-MD5` are part of the signature.
 ///
+/// A server verifies with the same pieces: it rebuilds the canonical string from what it
+/// received and compares signatures.
+///
 /// ```
-/// use maxcompute_tunnel::auth::{sign_request, Credentials};
-/// let creds = Credentials::new("test-id", "test-secret");
+/// use maxcompute_tunnel::auth::{
+///     canonical_string, parse_authorization_header, sign_request, signature_v2, Credentials,
+///     STS_TOKEN_HEADER,
+/// };
+/// let creds = Credentials::new("test-id", "test-secret").with_security_token("token");
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("x-odps-tunnel-version", "6".parse().unwrap());
 /// let query = vec![("uploads".to_string(), String::new())];
-/// sign_request(&creds, "POST", "/projects/p/tables/t", &query, &mut headers, chrono::Utc::now())
-///     .unwrap();
-/// assert!(headers["authorization"].to_str().unwrap().starts_with("ODPS test-id:"));
+/// let resource = "/projects/p/tables/t";
+/// sign_request(&creds, "POST", resource, &query, &mut headers, chrono::Utc::now()).unwrap();
+/// assert_eq!(headers[STS_TOKEN_HEADER], "token");
+///
+/// let authorization = headers["authorization"].to_str().unwrap();
+/// let (id, signature) = parse_authorization_header(authorization).unwrap();
+/// assert_eq!(id, "test-id");
+/// let canonical = canonical_string("POST", resource, &query, &headers);
+/// assert_eq!(signature, signature_v2("test-secret", &canonical));
 /// ```
 pub fn sign_request(
     credentials: &Credentials,
@@ -211,7 +223,7 @@ mod tests {
 
     const GOLDEN_CANONICAL: &str = "PUT\n\napplication/octet-stream\nMon, 01 Jan 2024 00:00:00 GMT\nx-odps-tunnel-version:6\nx-odps-user-agent:test-agent\n/projects/proj/tables/events?blockid=0&curr_project=proj&partition=pt=p1,dt=2024&uploadid=U1";
 
-    /// tunnel-protocol.md §1.5, produced by pyodps 0.13.2 `CloudAccount`.
+    /// A block upload signed by pyodps 0.13.2 `CloudAccount` (`odps/accounts.py`).
     #[test]
     fn golden_vector_canonical_string_and_signature() {
         let canonical = canonical_string(

@@ -17,20 +17,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::credential::{BoxFuture, Credentials};
+use super::clock::{Clock, SystemClock};
+use super::credential::Credentials;
 use super::rpc::{pop_percent_encode, rpc_signature, rpc_string_to_sign};
-use super::token_cache::{Clock, SystemClock};
 
 /// Where AssumeRole goes when the configuration does not say.
-pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.aliyuncs.com";
+const DEFAULT_STS_ENDPOINT: &str = "https://sts.aliyuncs.com";
 /// The STS API version this client speaks.
-pub const STS_API_VERSION: &str = "2015-04-01";
+const STS_API_VERSION: &str = "2015-04-01";
 /// Lifetime asked for when none is configured: STS's own default and the role's usual maximum.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(3600);
+const DEFAULT_DURATION: Duration = Duration::from_secs(3600);
 /// STS refuses `DurationSeconds` below 15 minutes.
-pub const MIN_DURATION: Duration = Duration::from_secs(900);
+const MIN_DURATION: Duration = Duration::from_secs(900);
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
@@ -61,7 +62,7 @@ pub enum StsFailure {
 
 impl StsFailure {
     /// Classifies an STS error code (and the HTTP status, for codes STS does not document).
-    pub fn from_code(code: &str, status: u16) -> StsFailure {
+    pub(crate) fn from_code(code: &str, status: u16) -> StsFailure {
         match code {
             "NoPermission" => StsFailure::NoPermission,
             c if c.starts_with("Forbidden") => StsFailure::NoPermission,
@@ -106,7 +107,7 @@ impl StsFailure {
     }
 
     /// Whether asking again later may succeed.
-    pub fn is_retryable(self) -> bool {
+    fn is_retryable(self) -> bool {
         self == StsFailure::Unavailable
     }
 }
@@ -162,7 +163,8 @@ impl StsError {
     }
 
     /// STS's error code, if it answered with one.
-    pub fn code(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             StsError::Refused { code, .. } => Some(code),
             _ => None,
@@ -200,7 +202,7 @@ pub struct TemporaryCredentials {
 
 /// Something that hands out temporary credentials on request: the STS client, or a stand-in in
 /// unit tests of the cache.
-pub trait TemporaryCredentialSource: Send + Sync + fmt::Debug {
+pub(crate) trait TemporaryCredentialSource: Send + Sync + fmt::Debug {
     fn fetch(&self) -> BoxFuture<'_, Result<TemporaryCredentials, StsError>>;
 }
 
@@ -258,11 +260,6 @@ impl AssumeRoleConfig {
         self
     }
 
-    pub fn with_session_name(mut self, name: impl Into<String>) -> Self {
-        self.session_name = name.into();
-        self
-    }
-
     /// The lifetime asked for (`DurationSeconds`, whole seconds, at least 15 minutes).
     pub fn with_duration(mut self, duration: Duration) -> Self {
         self.duration = duration;
@@ -281,17 +278,46 @@ impl AssumeRoleConfig {
     }
 
     /// The clock that stamps requests (`Timestamp`); tests use it to provoke clock-skew errors.
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
-
-    pub fn role_arn(&self) -> &str {
-        &self.role_arn
-    }
 }
 
-/// The AssumeRole client.
+/// The AssumeRole client. Wrap it in a
+/// [`StsCredentialProvider`](super::StsCredentialProvider) to sign MaxCompute requests with the
+/// temporary credentials it fetches, refreshed before they expire.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), maxcompute_tunnel::auth::StsError> {
+/// use std::time::Duration;
+/// use maxcompute_tunnel::auth::{
+///     role_arn, AssumeRoleConfig, Credentials, StsClient, StsCredentialProvider, StsFailure,
+///     TemporaryCredentials,
+/// };
+///
+/// assert_eq!(role_arn("1234567890", "sink-role"), "acs:ram::1234567890:role/sink-role");
+/// let config = AssumeRoleConfig::new(Credentials::new("LTAI-id", "secret"), "1234567890", "sink-role")
+///     .with_endpoint("sts.cn-hangzhou.aliyuncs.com")
+///     .with_region_id("cn-hangzhou")
+///     .with_duration(Duration::from_secs(3600))
+///     .with_timeout(Duration::from_secs(5));
+/// let client = StsClient::new(config)?;
+/// match client.assume_role().await {
+///     Ok(TemporaryCredentials { credentials, expiration, .. }) => {
+///         println!("{credentials} until {expiration}")
+///     }
+///     Err(e) if e.failure() == Some(StsFailure::UnknownRole) => {
+///         println!("check the role name (request id {:?})", e.request_id())
+///     }
+///     Err(e) if e.is_retryable() => println!("STS unavailable for now: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// let provider = StsCredentialProvider::new(client).with_max_age(Duration::from_secs(900));
+/// # drop(provider);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct StsClient {
     config: AssumeRoleConfig,
@@ -321,15 +347,6 @@ impl StsClient {
             .build()
             .map_err(|e| StsError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(StsClient { config, url, http })
-    }
-
-    pub fn config(&self) -> &AssumeRoleConfig {
-        &self.config
-    }
-
-    /// The URL requests go to.
-    pub fn endpoint(&self) -> &str {
-        self.url.as_str()
     }
 
     /// Calls AssumeRole once.
@@ -557,15 +574,15 @@ mod tests {
     #[test]
     fn endpoint_forms() {
         assert_eq!(
-            client("sts.aliyuncs.com").endpoint(),
+            client("sts.aliyuncs.com").url.as_str(),
             "https://sts.aliyuncs.com/"
         );
         assert_eq!(
-            client("http://127.0.0.1:9/sts/").endpoint(),
+            client("http://127.0.0.1:9/sts/").url.as_str(),
             "http://127.0.0.1:9/sts/"
         );
         assert_eq!(
-            client(DEFAULT_STS_ENDPOINT).endpoint(),
+            client(DEFAULT_STS_ENDPOINT).url.as_str(),
             "https://sts.aliyuncs.com/"
         );
         for bad in ["", "ftp://sts", "http://sts/?a=b", "http://u:p@sts/"] {

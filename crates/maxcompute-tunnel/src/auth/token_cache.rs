@@ -26,32 +26,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
-use super::credential::{BoxFuture, CredentialError, CredentialProvider, Credentials};
+use super::clock::{Clock, SystemClock};
+use super::credential::{CredentialError, CredentialProvider, Credentials};
 use super::sts::{StsClient, StsError, TemporaryCredentialSource, TemporaryCredentials};
 
 /// Refresh this long before the announced expiry.
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// After a failed refresh with a still-usable token, wait this long before asking STS again.
 const RETRY_PAUSE: Duration = Duration::from_secs(10);
 /// Clock differences below this are normal (the HTTP `Date` header has one-second resolution).
 const SKEW_WORTH_A_WARNING: TimeDelta = TimeDelta::seconds(30);
-
-/// Wall-clock time, injectable so tests can move past an expiry without sleeping.
-pub trait Clock: Send + Sync + fmt::Debug {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 struct Cached {
     credentials: Arc<Credentials>,
@@ -66,7 +53,6 @@ struct Cached {
 pub struct StsCredentialProvider {
     source: Arc<dyn TemporaryCredentialSource>,
     clock: Arc<dyn Clock>,
-    margin: Duration,
     max_age: Option<Duration>,
     cache: Mutex<Option<Cached>>,
     invalidated: AtomicBool,
@@ -77,7 +63,6 @@ impl fmt::Debug for StsCredentialProvider {
         // The cache itself is left out: it is behind an async lock, and holds the token.
         f.debug_struct("StsCredentialProvider")
             .field("source", &self.source)
-            .field("margin", &self.margin)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
@@ -90,21 +75,14 @@ impl StsCredentialProvider {
     }
 
     /// A provider over any source of temporary credentials.
-    pub fn from_source(source: Arc<dyn TemporaryCredentialSource>) -> Self {
+    pub(crate) fn from_source(source: Arc<dyn TemporaryCredentialSource>) -> Self {
         StsCredentialProvider {
             source,
             clock: Arc::new(SystemClock),
-            margin: DEFAULT_REFRESH_MARGIN,
             max_age: None,
             cache: Mutex::new(None),
             invalidated: AtomicBool::new(false),
         }
-    }
-
-    /// How long before the announced expiry to refresh (default 5 minutes).
-    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
-        self.margin = margin;
-        self
     }
 
     /// Refresh credentials once they are this old, whatever their expiry (the connector's
@@ -114,6 +92,8 @@ impl StsCredentialProvider {
         self
     }
 
+    /// The clock expiries are measured on; tests use it to move past an expiry.
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -123,13 +103,14 @@ impl StsCredentialProvider {
     /// sent its time, this is the fetch time plus the lifetime measured on STS's clock, so a
     /// local clock that is off by an hour neither refreshes on every call nor serves expired
     /// tokens for an hour.
+    #[cfg(any(test, feature = "testing"))]
     pub async fn cached_expiration(&self) -> Option<DateTime<Utc>> {
         self.cache.lock().await.as_ref().map(|c| c.expiration)
     }
 
     /// The current credentials, refreshed first if due. The typed form of
     /// [`CredentialProvider::credentials`].
-    pub async fn current(&self) -> Result<Arc<Credentials>, StsError> {
+    async fn current(&self) -> Result<Arc<Credentials>, StsError> {
         let mut cache = self.cache.lock().await;
         // Consumed under the lock, so one invalidation causes one refresh, however many
         // callers are waiting.
@@ -190,7 +171,9 @@ impl StsCredentialProvider {
             );
         }
         let expiration = fetched_at + lifetime;
-        let margin = delta(self.margin).min(lifetime / 2).max(TimeDelta::zero());
+        let margin = delta(DEFAULT_REFRESH_MARGIN)
+            .min(lifetime / 2)
+            .max(TimeDelta::zero());
         let mut refresh_at = expiration - margin;
         if let Some(max_age) = self.max_age {
             refresh_at = refresh_at.min(fetched_at + delta(max_age));
@@ -320,20 +303,38 @@ mod tests {
         }
     }
 
+    impl FakeSts {
+        fn fail_next(&self, code: &str, status: u16) {
+            self.failures
+                .lock()
+                .unwrap()
+                .push_back(refused(code, status));
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
     async fn id(p: &StsCredentialProvider) -> String {
         p.credentials().await.unwrap().access_id().to_owned()
+    }
+
+    /// Asserts that `p` serves `STS.1` until `secs` from now and `STS.2` from then on.
+    async fn refreshes_after(clock: &ManualClock, p: &StsCredentialProvider, secs: u64, why: &str) {
+        clock.advance(Duration::from_secs(secs - 1));
+        assert_eq!(id(p).await, "STS.1", "{why}");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(id(p).await, "STS.2", "{why}");
     }
 
     #[tokio::test]
     async fn refreshes_margin_before_expiry_and_not_earlier() {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(3600 - 300 - 1));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
+        refreshes_after(&clock, &p, 3600 - 300, "margin").await;
         assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -343,12 +344,10 @@ mod tests {
             assert_eq!(id(&p).await, "STS.1");
             let local_expiry = p.cached_expiration().await.unwrap();
             assert_eq!(local_expiry, clock.now() + TimeDelta::seconds(3600));
-            clock.advance(Duration::from_secs(3600 - 300 - 1));
-            assert_eq!(id(&p).await, "STS.1", "STS {hours} h ahead");
-            clock.advance(Duration::from_secs(1));
-            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
-            assert_eq!(id(&p).await, "STS.2", "STS {hours} h ahead");
-            assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+            let why = format!("STS {hours} h ahead");
+            refreshes_after(&clock, &p, 3600 - 300, &why).await;
+            assert_eq!(id(&p).await, "STS.2", "{why}");
+            assert_eq!(sts.calls(), 2);
         }
     }
 
@@ -356,11 +355,8 @@ mod tests {
     async fn short_tokens_live_at_least_half_their_life() {
         let (clock, sts, p) = setup(60);
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(29));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        refreshes_after(&clock, &p, 30, "half of 60 s").await;
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -368,10 +364,7 @@ mod tests {
         let (clock, _sts, p) = setup(3600);
         let p = p.with_max_age(Duration::from_secs(600));
         assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(599));
-        assert_eq!(id(&p).await, "STS.1");
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(id(&p).await, "STS.2");
+        refreshes_after(&clock, &p, 600, "max age").await;
     }
 
     #[tokio::test]
@@ -382,7 +375,7 @@ mod tests {
         p.invalidate();
         assert_eq!(id(&p).await, "STS.2");
         assert_eq!(id(&p).await, "STS.2");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,7 +393,7 @@ mod tests {
         for t in tasks {
             assert_eq!(t.await.unwrap(), "STS.2");
         }
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
     }
 
     #[tokio::test]
@@ -408,15 +401,12 @@ mod tests {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         clock.advance(Duration::from_secs(3400));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         assert_eq!(id(&p).await, "STS.1");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
         // Within the pause: no new attempt.
         assert_eq!(id(&p).await, "STS.1");
-        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(sts.calls(), 2);
         clock.advance(RETRY_PAUSE);
         assert_eq!(id(&p).await, "STS.3");
     }
@@ -426,19 +416,13 @@ mod tests {
         let (clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         clock.advance(Duration::from_secs(3400));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("NoPermission", 403));
+        sts.fail_next("NoPermission", 403);
         let err = p.credentials().await.unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("no permission"), "{err}");
 
         clock.advance(Duration::from_secs(3600));
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         let err = p.credentials().await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
         let source = std::error::Error::source(&err).unwrap();
@@ -451,10 +435,7 @@ mod tests {
         let (_clock, sts, p) = setup(3600);
         assert_eq!(id(&p).await, "STS.1");
         p.invalidate();
-        sts.failures
-            .lock()
-            .unwrap()
-            .push_back(refused("ServiceUnavailable", 503));
+        sts.fail_next("ServiceUnavailable", 503);
         assert!(p.credentials().await.is_err());
         assert_eq!(id(&p).await, "STS.3");
     }

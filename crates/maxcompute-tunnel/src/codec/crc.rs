@@ -1,6 +1,6 @@
-//! The record CRC: CRC-32C fed with each written field's number and value bytes (spec §5.5).
+//! The record CRC: CRC-32C fed with each written field's number and value bytes.
 //!
-//! Feeding is what pyodps's `Checksum` does: integers as little-endian two's complement, floats
+//! Feeding is what pyodps's `Checksum` (`odps/tunnel/checksum.py`) does: integers as little-endian two's complement, floats
 //! as their IEEE-754 bits, text and binary as raw bytes. Lengths, counts and null flags are not fed.
 
 /// Small inputs are gathered up to this many bytes before they reach `crc32c`: a record feeds

@@ -57,19 +57,6 @@ pub fn decode_stream(schema: &TableSchema, bytes: &[u8]) -> Result<Vec<Vec<Value
     decode_stream_with(schema, bytes, &DecodeOptions::default())
 }
 
-/// [`decode_stream`] refusing length-delimited payloads over `max_field_size` bytes.
-pub fn decode_stream_with_limit(
-    schema: &TableSchema,
-    bytes: &[u8],
-    max_field_size: usize,
-) -> Result<Vec<Vec<Value>>, DecodeError> {
-    let options = DecodeOptions {
-        max_field_size,
-        ..DecodeOptions::default()
-    };
-    decode_stream_with(schema, bytes, &options)
-}
-
 /// [`decode_stream`] with explicit options.
 pub fn decode_stream_with(
     schema: &TableSchema,

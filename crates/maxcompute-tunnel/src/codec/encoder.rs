@@ -15,7 +15,8 @@ use crate::schema::{Column, TableSchema};
 use crate::types::TypeInfo;
 use crate::value::Value;
 
-/// Encodes rows into the tunnel record format (spec §5): one stream per block, ended by
+/// Encodes rows into the tunnel record format (see the [module docs](super)): one stream per
+/// block, ended by
 /// [`finish`](RecordEncoder::finish).
 ///
 /// The encoder checks every value against its column (type, integer range, varchar/char
@@ -55,8 +56,8 @@ pub struct RecordEncoder {
 }
 
 impl RecordEncoder {
-    /// An empty encoder for rows of `schema`'s data columns, with the default maximum field
-    /// size of [`DEFAULT_MAX_FIELD_SIZE`].
+    /// An empty encoder for rows of `schema`'s data columns, with MaxCompute's default maximum
+    /// field size of 8 MiB.
     pub fn new(schema: Arc<TableSchema>) -> Self {
         RecordEncoder {
             schema,
@@ -67,16 +68,16 @@ impl RecordEncoder {
         }
     }
 
+    /// The schema whose data columns this encoder writes.
+    pub(crate) fn schema(&self) -> &Arc<TableSchema> {
+        &self.schema
+    }
+
     /// Sets the largest STRING/BINARY/JSON/DECIMAL payload accepted, in bytes (the session's
     /// `MaxFieldSize`).
     pub fn with_max_field_size(mut self, bytes: usize) -> Self {
         self.max_field_size = bytes;
         self
-    }
-
-    /// The schema rows are encoded against.
-    pub fn schema(&self) -> &Arc<TableSchema> {
-        &self.schema
     }
 
     /// Appends one record. `row` holds one value per data column in schema order; missing
@@ -247,22 +248,12 @@ fn encode_value(
         }
         (TypeInfo::String, Value::String(s)) => put_bytes(buf, crc, s.as_bytes(), ctx)?,
         (TypeInfo::String | TypeInfo::Binary, Value::Binary(b)) => put_bytes(buf, crc, b, ctx)?,
-        (TypeInfo::Varchar(max), Value::String(s)) => {
+        (TypeInfo::Varchar(max) | TypeInfo::Char(max), Value::String(s)) => {
             if let Some(chars) = chars_over(s, *max) {
-                return Err(EncodeError::VarcharTooLong {
-                    column: ctx.column_ref(),
-                    chars,
-                    max: *max,
-                });
-            }
-            put_bytes(buf, crc, s.as_bytes(), ctx)?;
-        }
-        (TypeInfo::Char(max), Value::String(s)) => {
-            if let Some(chars) = chars_over(s, *max) {
-                return Err(EncodeError::CharTooLong {
-                    column: ctx.column_ref(),
-                    chars,
-                    max: *max,
+                let (column, max) = (ctx.column_ref(), *max);
+                return Err(match ty {
+                    TypeInfo::Char(_) => EncodeError::CharTooLong { column, chars, max },
+                    _ => EncodeError::VarcharTooLong { column, chars, max },
                 });
             }
             put_bytes(buf, crc, s.as_bytes(), ctx)?;
@@ -313,19 +304,13 @@ fn encode_value(
         }
         (TypeInfo::Array(element), Value::Array(items)) => {
             put_count(buf, items.len(), ctx)?;
-            for item in items {
-                encode_element(buf, crc, element, item, ctx)?;
-            }
+            encode_elements(buf, crc, items.iter().map(|v| (&**element, v)), ctx)?;
         }
         (TypeInfo::Map(key, val), Value::Map(entries)) => {
             put_count(buf, entries.len(), ctx)?;
-            for (k, _) in entries {
-                encode_element(buf, crc, key, k, ctx)?;
-            }
+            encode_elements(buf, crc, entries.iter().map(|(k, _)| (&**key, k)), ctx)?;
             put_count(buf, entries.len(), ctx)?;
-            for (_, v) in entries {
-                encode_element(buf, crc, val, v, ctx)?;
-            }
+            encode_elements(buf, crc, entries.iter().map(|(_, v)| (&**val, v)), ctx)?;
         }
         (TypeInfo::Struct(fields), Value::Struct(values)) => {
             if fields.len() != values.len() {
@@ -335,30 +320,31 @@ fn encode_value(
                     got: values.len(),
                 });
             }
-            for ((_, field_type), v) in fields.iter().zip(values) {
-                encode_element(buf, crc, field_type, v, ctx)?;
-            }
+            let types = fields.iter().map(|(_, field_type)| field_type);
+            encode_elements(buf, crc, types.zip(values), ctx)?;
         }
         (ty, value) => return Err(ctx.mismatch(ty, value)),
     }
     Ok(())
 }
 
-/// A nested value: the null flag, then the payload when not null.
-fn encode_element(
+/// Nested values (of an ARRAY, MAP or STRUCT), each as a null flag and then, when not null, its
+/// payload.
+fn encode_elements<'v>(
     buf: &mut Vec<u8>,
     crc: &mut Crc,
-    ty: &TypeInfo,
-    value: &Value,
+    elements: impl Iterator<Item = (&'v TypeInfo, &'v Value)>,
     ctx: &Ctx<'_>,
 ) -> Result<(), EncodeError> {
-    if value.is_null() {
-        buf.push(1);
-        Ok(())
-    } else {
-        buf.push(0);
-        encode_value(buf, crc, ty, value, ctx)
+    for (ty, value) in elements {
+        if value.is_null() {
+            buf.push(1);
+        } else {
+            buf.push(0);
+            encode_value(buf, crc, ty, value, ctx)?;
+        }
     }
+    Ok(())
 }
 
 #[inline]

@@ -1,5 +1,8 @@
-//! The tunnel record format (spec §5): rows of [`Value`](crate::Value)s to the bytes of a
-//! batch block or stream pack, and back.
+//! The tunnel record format: rows of [`Value`](crate::Value)s to the bytes of a batch block or
+//! stream pack, and back. The official writers and readers are pyodps `odps/tunnel/io/writer.py`
+//! and `odps/tunnel/io/reader.py`, and the Java SDK's
+//! `odps-sdk-core/src/main/java/com/aliyun/odps/commons/proto/ProtobufRecordStreamWriter.java`
+//! and `ProtobufRecordStreamReader.java`.
 //!
 //! A stream is a sequence of records, each a list of `(field number, payload)` pairs closed by
 //! an END_RECORD tag and the record's CRC-32C, followed by a footer with the record count and
@@ -31,6 +34,46 @@
 //! | ARRAY / MAP / STRUCT | `Array` / `Map` (entries in order) / `Struct` (every field) |
 //!
 //! `Null` is allowed for nullable columns and inside nested values.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use maxcompute_tunnel::codec::{
+//!     decode_stream, decode_stream_with, ColumnRef, DecodeError, DecodeOptions, EncodeError,
+//!     InvalidUtf8, RecordEncoder,
+//! };
+//! use maxcompute_tunnel::{Column, TableSchema, TypeInfo, Value};
+//!
+//! let schema = Arc::new(TableSchema::new(
+//!     vec![Column::new("topic", TypeInfo::String), Column::new("offset", TypeInfo::Bigint)],
+//!     vec![Column::new("pt", TypeInfo::String)],
+//! ));
+//! // Rows hold the data columns only: a partition key's value is in the session's partition.
+//! assert!(schema.partition_key("pt").is_some());
+//! let mut encoder = RecordEncoder::new(Arc::clone(&schema));
+//! assert!(encoder.is_empty());
+//! encoder.append(&[Value::from("orders"), Value::Int(7)]).unwrap();
+//! // A value that does not fit its column is refused, and the encoder stays as it was.
+//! let refused = encoder.append(&[Value::Int(1), Value::Int(8)]).unwrap_err();
+//! assert!(matches!(
+//!     refused,
+//!     EncodeError::TypeMismatch { column: ColumnRef { index: 1, .. }, .. }
+//! ));
+//! assert_eq!(encoder.record_count(), 1);
+//! assert!(encoder.encoded_len() > 0);
+//! let block = encoder.finish();
+//!
+//! let rows = decode_stream(&schema, &block).unwrap();
+//! assert_eq!(rows, [vec![Value::from("orders"), Value::Int(7)]]);
+//! let lenient = DecodeOptions { invalid_utf8: InvalidUtf8::AsBinary, ..DecodeOptions::default() };
+//! assert_eq!(decode_stream_with(&schema, &block, &lenient).unwrap(), rows);
+//! assert!(matches!(
+//!     decode_stream(&schema, &block[..block.len() - 1]),
+//!     Err(DecodeError::Truncated { .. })
+//! ));
+//! ```
 
 mod crc;
 mod decimal;
@@ -40,9 +83,7 @@ mod error;
 mod wire;
 
 pub use decimal::{round_decimal, DecimalIssue};
-pub use decoder::{
-    decode_stream, decode_stream_with, decode_stream_with_limit, DecodeOptions, InvalidUtf8,
-};
+pub use decoder::{decode_stream, decode_stream_with, DecodeOptions, InvalidUtf8};
 pub use encoder::RecordEncoder;
 pub use error::{ColumnRef, DecodeError, EncodeError};
 
@@ -50,7 +91,7 @@ use crate::types::TypeInfo;
 
 /// MaxCompute's default `MaxFieldSize`: the largest string, binary, decimal or JSON payload of
 /// one field, in bytes.
-pub const DEFAULT_MAX_FIELD_SIZE: usize = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_FIELD_SIZE: usize = 8 * 1024 * 1024;
 
 /// The wire type written in the tag of a top-level field of type `ty`.
 pub(crate) fn wire_type_of(ty: &TypeInfo) -> u8 {

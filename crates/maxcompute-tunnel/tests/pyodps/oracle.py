@@ -1,4 +1,4 @@
-"""pyodps 0.13.2 as the referee of the Rust record codec (tunnel-protocol.md §10).
+"""pyodps 0.13.2 as the referee of the Rust record codec (odps/tunnel/io/writer.py and reader.py).
 
 Reads one JSON request on stdin and writes one JSON answer on stdout:
 
